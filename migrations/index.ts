@@ -1,0 +1,18 @@
+import type { Knex } from 'knex';
+import * as foundation from './20261123_001_foundation';
+
+// Listed here rather than globbed from disk, so the same list works from TypeScript (tests) and from
+// the compiled dist/ (npm start), on SQLite and on PostgreSQL.
+const migrations: Record<string, Knex.Migration> = {
+  '20261123_001_foundation': foundation,
+};
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(migrations).sort(),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => {
+    const migration = migrations[name];
+    if (!migration) throw new Error(`unknown migration ${name}`);
+    return migration;
+  },
+};

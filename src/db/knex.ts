@@ -1,0 +1,59 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import { migrationSource } from '../../migrations';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface Db {
+  knex: Knex;
+  dialect: Dialect;
+  close(): Promise<void>;
+}
+
+/** The store named by a URL: `sqlite:PATH` (or `sqlite::memory:`) or `postgres://…`. */
+export function openDb(url: string, options: { searchPath?: string; poolMax?: number } = {}): Db {
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    const knex = knexFactory({
+      client: 'pg',
+      connection: url,
+      searchPath: options.searchPath ? [options.searchPath] : undefined,
+      pool: { min: 0, max: options.poolMax ?? 10 },
+    });
+    return { knex, dialect: 'postgres', close: () => knex.destroy() };
+  }
+  if (url.startsWith('sqlite:')) {
+    const filename = url.slice('sqlite:'.length);
+    if (filename !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(filename)), { recursive: true });
+    const knex = knexFactory({
+      client: 'better-sqlite3',
+      connection: { filename },
+      useNullAsDefault: true,
+      // One connection: better-sqlite3 is synchronous, and SQLite has one writer anyway. Transactions
+      // queue on the pool instead of failing with SQLITE_BUSY.
+      pool: {
+        min: 1,
+        max: 1,
+        afterCreate: (conn: { pragma(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) => {
+          conn.pragma('journal_mode = WAL');
+          conn.pragma('synchronous = NORMAL');
+          conn.pragma('foreign_keys = ON');
+          conn.pragma('busy_timeout = 5000');
+          done(null, conn);
+        },
+      },
+    });
+    return { knex, dialect: 'sqlite', close: () => knex.destroy() };
+  }
+  throw new Error(`DATABASE_URL must start with sqlite: or postgres:// (got "${url.replace(/\/\/[^@]*@/, '//***@')}")`);
+}
+
+export async function migrateLatest(db: Db): Promise<string[]> {
+  const [, applied] = (await db.knex.migrate.latest({ migrationSource })) as [number, string[]];
+  return applied;
+}
+
+export async function pendingMigrations(db: Db): Promise<string[]> {
+  const [, pending] = (await db.knex.migrate.list({ migrationSource })) as [unknown[], { file: string }[]];
+  return pending.map((m) => m.file);
+}
