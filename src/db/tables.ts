@@ -1,0 +1,78 @@
+/** Row shapes of the tables, as knex returns them (SQLite gives booleans as 0/1, JSON as text). */
+export interface TenantRow {
+  id: string;
+  name: string;
+  created_at: string;
+}
+
+export interface TokenRow {
+  id: string;
+  tenant_id: string;
+  name: string;
+  scope: string;
+  hash: string;
+  hint: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface UserRow {
+  id: string;
+  tenant_id: string;
+  user_name: string;
+  user_name_lc: string;
+  external_id: string | null;
+  display_name: string | null;
+  active: boolean | number;
+  department: string | null;
+  employee_number: string | null;
+  manager_id: string | null;
+  data: string | Record<string, unknown>;
+  created_at: string;
+  updated_at: string;
+  version: number;
+}
+
+export interface UserEmailRow {
+  tenant_id: string;
+  user_id: string;
+  value: string;
+  value_lc: string;
+  type: string | null;
+  primary: boolean | number;
+}
+
+export interface GroupRow {
+  id: string;
+  tenant_id: string;
+  display_name: string;
+  display_name_lc: string;
+  external_id: string | null;
+  data: string | Record<string, unknown>;
+  created_at: string;
+  updated_at: string;
+  version: number;
+}
+
+export interface MembershipRow {
+  tenant_id: string;
+  group_id: string;
+  user_id: string;
+  created_at: string;
+}
+
+export const toBool = (v: boolean | number | null | undefined): boolean => v === true || v === 1;
+
+/** JSON columns: jsonb on PostgreSQL (parsed by the driver), text on SQLite. */
+export const fromJson = (v: string | Record<string, unknown> | null | undefined): Record<string, unknown> =>
+  v == null ? {} : typeof v === 'string' ? (JSON.parse(v) as Record<string, unknown>) : v;
+
+export const now = (): string => new Date().toISOString();
+
+/** Splits a list for IN (…) clauses and multi-row inserts, well inside both engines' parameter limits. */
+export function chunks<T>(items: readonly T[], size = 1000): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}

@@ -1,0 +1,463 @@
+import crypto from 'node:crypto';
+import type { Knex } from 'knex';
+import type { Db } from '../db/knex';
+import { constraintOf } from '../db/errors';
+import { chunks, fromJson, now, toBool, type GroupRow, type UserRow } from '../db/tables';
+import { StoreErrors } from './errors';
+import { Hooks } from './hooks';
+import type { Cause, GroupProfile, GroupRecord, GroupStep, Member, UserProfile, UserRecord } from './types';
+
+export interface WriteOptions {
+  cause: Cause;
+  /** Refuse the change unless the stored version is this one (SCIM If-Match). */
+  ifVersion?: number;
+}
+
+export interface ListOptions {
+  where?: (qb: Knex.QueryBuilder) => void;
+  orderBy?: { expr: string; bindings?: unknown[]; desc?: boolean };
+  offset: number;
+  limit: number;
+  /** Skip counting the total (count is then undefined). */
+  skipCount?: boolean;
+}
+
+export interface ListResult<T> {
+  items: T[];
+  total: number | undefined;
+}
+
+/**
+ * The membership store: users, groups and memberships of each tenant. Every write is one transaction
+ * that computes the real delta (adding an existing member is no change) and emits it to the hooks
+ * inside that transaction. It knows nothing of SCIM or of courses.
+ */
+export class MembershipStore {
+  readonly hooks = new Hooks();
+
+  constructor(private readonly db: Db) {}
+
+  get knex(): Knex {
+    return this.db.knex;
+  }
+
+  // ---------- users ----------
+
+  async getUser(tenantId: string, id: string): Promise<UserRecord | undefined> {
+    const row = await this.knex<UserRow>('users').where({ tenant_id: tenantId, id }).first();
+    return row && userFromRow(row);
+  }
+
+  async listUsers(tenantId: string, opts: ListOptions): Promise<ListResult<UserRecord>> {
+    const base = () => {
+      const qb = this.knex('users').where('users.tenant_id', tenantId);
+      if (opts.where) qb.where(opts.where);
+      return qb;
+    };
+    const rowsQuery = base().select('users.*').offset(opts.offset).limit(opts.limit);
+    applyOrder(rowsQuery, 'users', opts.orderBy);
+    const [rows, total] = await Promise.all([
+      opts.limit > 0 ? (rowsQuery as unknown as Promise<UserRow[]>) : Promise.resolve([] as UserRow[]),
+      opts.skipCount ? undefined : countOf(base()),
+    ]);
+    return { items: rows.map(userFromRow), total };
+  }
+
+  async createUser(tenantId: string, profile: UserProfile, opts: WriteOptions): Promise<UserRecord> {
+    return this.knex.transaction(async (tx) => {
+      const at = now();
+      const user: UserRecord = { ...profile, id: crypto.randomUUID(), tenantId, createdAt: at, updatedAt: at, version: 1 };
+      try {
+        await tx('users').insert(userToRow(user));
+      } catch (err) {
+        throw translateUserConflict(err, profile.userName);
+      }
+      await writeEmails(tx, user);
+      await this.hooks.emit(tx, { type: 'user.created', tenantId, user, cause: opts.cause });
+      return user;
+    });
+  }
+
+  /**
+   * Replaces a user's profile with what `change` computes from the current one, in one transaction
+   * (the read is locked on PostgreSQL, so concurrent PATCHes of one user never lose an update).
+   */
+  async modifyUser(
+    tenantId: string,
+    id: string,
+    change: (current: UserRecord) => UserProfile | Promise<UserProfile>,
+    opts: WriteOptions,
+  ): Promise<UserRecord> {
+    return this.knex.transaction(async (tx) => {
+      const previous = await this.lockUser(tx, tenantId, id);
+      if (opts.ifVersion !== undefined && opts.ifVersion !== previous.version) throw StoreErrors.versionMismatch('User', id);
+      const profile = await change(previous);
+      const user: UserRecord = {
+        ...profile,
+        id,
+        tenantId,
+        createdAt: previous.createdAt,
+        updatedAt: now(),
+        version: previous.version + 1,
+      };
+      try {
+        await tx('users').where({ tenant_id: tenantId, id }).update(userToRow(user));
+      } catch (err) {
+        throw translateUserConflict(err, profile.userName);
+      }
+      await tx('user_emails').where({ user_id: id }).delete();
+      await writeEmails(tx, user);
+      await this.hooks.emit(tx, { type: 'user.updated', tenantId, user, previous, cause: opts.cause });
+      if (previous.active !== user.active) {
+        await this.hooks.emit(tx, {
+          type: user.active ? 'user.reactivated' : 'user.deactivated',
+          tenantId,
+          userId: id,
+          cause: opts.cause,
+        });
+      }
+      return user;
+    });
+  }
+
+  /** Deletes a user: their memberships end first (each group's removal is emitted), the user goes last. */
+  async deleteUser(tenantId: string, id: string, opts: WriteOptions): Promise<void> {
+    await this.knex.transaction(async (tx) => {
+      const user = await this.lockUser(tx, tenantId, id);
+      if (opts.ifVersion !== undefined && opts.ifVersion !== user.version) throw StoreErrors.versionMismatch('User', id);
+      const groupIds = (await tx('memberships').where({ tenant_id: tenantId, user_id: id }).pluck('group_id')) as string[];
+      await tx('memberships').where({ tenant_id: tenantId, user_id: id }).delete();
+      if (groupIds.length) {
+        await tx('groups').where('tenant_id', tenantId).whereIn('id', groupIds).update({ updated_at: now(), version: tx.raw('version + 1') });
+      }
+      for (const groupId of groupIds.sort()) {
+        await this.hooks.emit(tx, { type: 'membership.removed', tenantId, groupId, userIds: [id], cause: opts.cause });
+      }
+      await tx('users').where({ tenant_id: tenantId, id }).delete();
+      await this.hooks.emit(tx, { type: 'user.deleted', tenantId, userId: id, cause: opts.cause });
+    });
+  }
+
+  /** The groups each of the given users belongs to (for rendering SCIM's User.groups). */
+  async groupsOfUsers(tenantId: string, userIds: string[]): Promise<Map<string, { id: string; displayName: string }[]>> {
+    const out = new Map<string, { id: string; displayName: string }[]>();
+    for (const part of chunks(userIds)) {
+      const rows = (await this.knex('memberships as m')
+        .join('groups as g', 'g.id', 'm.group_id')
+        .where('m.tenant_id', tenantId)
+        .whereIn('m.user_id', part)
+        .orderBy(['m.user_id', 'g.display_name_lc', 'g.id'])
+        .select('m.user_id', 'g.id', 'g.display_name')) as { user_id: string; id: string; display_name: string }[];
+      for (const r of rows) {
+        const list = out.get(r.user_id) ?? [];
+        list.push({ id: r.id, displayName: r.display_name });
+        out.set(r.user_id, list);
+      }
+    }
+    return out;
+  }
+
+  // ---------- groups ----------
+
+  async getGroup(tenantId: string, id: string): Promise<GroupRecord | undefined> {
+    const row = await this.knex<GroupRow>('groups').where({ tenant_id: tenantId, id }).first();
+    return row && groupFromRow(row);
+  }
+
+  async listGroups(tenantId: string, opts: ListOptions): Promise<ListResult<GroupRecord>> {
+    const base = () => {
+      const qb = this.knex('groups').where('groups.tenant_id', tenantId);
+      if (opts.where) qb.where(opts.where);
+      return qb;
+    };
+    const rowsQuery = base().select('groups.*').offset(opts.offset).limit(opts.limit);
+    applyOrder(rowsQuery, 'groups', opts.orderBy);
+    const [rows, total] = await Promise.all([
+      opts.limit > 0 ? (rowsQuery as unknown as Promise<GroupRow[]>) : Promise.resolve([] as GroupRow[]),
+      opts.skipCount ? undefined : countOf(base()),
+    ]);
+    return { items: rows.map(groupFromRow), total };
+  }
+
+  /** Members of the given groups, each list ordered by userName. */
+  async membersOfGroups(tenantId: string, groupIds: string[]): Promise<Map<string, Member[]>> {
+    const out = new Map<string, Member[]>();
+    for (const part of chunks(groupIds)) {
+      const rows = (await this.knex('memberships as m')
+        .join('users as u', 'u.id', 'm.user_id')
+        .where('m.tenant_id', tenantId)
+        .whereIn('m.group_id', part)
+        .orderBy(['m.group_id', 'u.user_name_lc'])
+        .select('m.group_id', 'u.id', 'u.user_name', 'u.display_name')) as {
+        group_id: string;
+        id: string;
+        user_name: string;
+        display_name: string | null;
+      }[];
+      for (const r of rows) {
+        const list = out.get(r.group_id) ?? [];
+        list.push({ userId: r.id, userName: r.user_name, displayName: r.display_name });
+        out.set(r.group_id, list);
+      }
+    }
+    return out;
+  }
+
+  async countMembers(tenantId: string, groupId: string): Promise<number> {
+    return countOf(this.knex('memberships').where({ tenant_id: tenantId, group_id: groupId }));
+  }
+
+  async createGroup(tenantId: string, profile: GroupProfile, memberIds: string[], opts: WriteOptions): Promise<GroupRecord> {
+    return this.knex.transaction(async (tx) => {
+      const at = now();
+      const group: GroupRecord = { ...profile, id: crypto.randomUUID(), tenantId, createdAt: at, updatedAt: at, version: 1 };
+      await tx('groups').insert(groupToRow(group));
+      await this.hooks.emit(tx, { type: 'group.created', tenantId, group, cause: opts.cause });
+      const added = await insertMembers(tx, tenantId, group.id, memberIds);
+      if (added.length) await this.hooks.emit(tx, { type: 'membership.added', tenantId, groupId: group.id, userIds: added, cause: opts.cause });
+      return group;
+    });
+  }
+
+  /**
+   * Applies the steps to one group in one transaction, in order, and emits the net delta: a member
+   * added and removed again in the same change is no change. The cost grows with the number of
+   * members named in the steps, not with the size of the group (except replaceMembers, which must
+   * compare against the whole current set).
+   */
+  async changeGroup(
+    tenantId: string,
+    id: string,
+    steps: GroupStep[],
+    opts: WriteOptions,
+  ): Promise<{ group: GroupRecord; added: string[]; removed: string[] }> {
+    return this.knex.transaction(async (tx) => {
+      const previous = await this.lockGroup(tx, tenantId, id);
+      if (opts.ifVersion !== undefined && opts.ifVersion !== previous.version) throw StoreErrors.versionMismatch('Group', id);
+      const added = new Set<string>();
+      const removed = new Set<string>();
+      const noteAdded = (ids: string[]) => ids.forEach((u) => (removed.delete(u) ? undefined : added.add(u)));
+      const noteRemoved = (ids: string[]) => ids.forEach((u) => (added.delete(u) ? undefined : removed.add(u)));
+      let profile: GroupProfile = { displayName: previous.displayName, externalId: previous.externalId, attributes: previous.attributes };
+      let profileChanged = false;
+
+      for (const step of steps) {
+        switch (step.kind) {
+          case 'set':
+            profile = {
+              displayName: step.displayName ?? profile.displayName,
+              externalId: step.externalId === undefined ? profile.externalId : step.externalId,
+              attributes: step.attributes ?? profile.attributes,
+            };
+            profileChanged = true;
+            break;
+          case 'addMembers':
+            noteAdded(await insertMembers(tx, tenantId, id, step.userIds));
+            break;
+          case 'removeMembers':
+            noteRemoved(await deleteMembers(tx, tenantId, id, step.userIds));
+            break;
+          case 'removeAllMembers':
+            noteRemoved(await deleteAllMembers(tx, tenantId, id));
+            break;
+          case 'replaceMembers': {
+            const wanted = new Set(step.userIds);
+            const current = (await tx('memberships').where({ tenant_id: tenantId, group_id: id }).pluck('user_id')) as string[];
+            const currentSet = new Set(current);
+            noteRemoved(await deleteMembers(tx, tenantId, id, current.filter((u) => !wanted.has(u))));
+            noteAdded(await insertMembers(tx, tenantId, id, [...wanted].filter((u) => !currentSet.has(u))));
+            break;
+          }
+        }
+      }
+
+      const membersChanged = added.size > 0 || removed.size > 0;
+      if (!profileChanged && !membersChanged) return { group: previous, added: [], removed: [] };
+      const group: GroupRecord = { ...profile, id, tenantId, createdAt: previous.createdAt, updatedAt: now(), version: previous.version + 1 };
+      await tx('groups').where({ tenant_id: tenantId, id }).update(groupToRow(group));
+      if (profileChanged) await this.hooks.emit(tx, { type: 'group.updated', tenantId, group, cause: opts.cause });
+      if (added.size) await this.hooks.emit(tx, { type: 'membership.added', tenantId, groupId: id, userIds: [...added], cause: opts.cause });
+      if (removed.size) await this.hooks.emit(tx, { type: 'membership.removed', tenantId, groupId: id, userIds: [...removed], cause: opts.cause });
+      return { group, added: [...added], removed: [...removed] };
+    });
+  }
+
+  addMembers(tenantId: string, groupId: string, userIds: string[], opts: WriteOptions) {
+    return this.changeGroup(tenantId, groupId, [{ kind: 'addMembers', userIds }], opts);
+  }
+
+  removeMembers(tenantId: string, groupId: string, userIds: string[], opts: WriteOptions) {
+    return this.changeGroup(tenantId, groupId, [{ kind: 'removeMembers', userIds }], opts);
+  }
+
+  replaceMembers(tenantId: string, groupId: string, userIds: string[], opts: WriteOptions) {
+    return this.changeGroup(tenantId, groupId, [{ kind: 'replaceMembers', userIds }], opts);
+  }
+
+  /** Deletes a group: its memberships end (emitted as one removal), then the group goes. */
+  async deleteGroup(tenantId: string, id: string, opts: WriteOptions): Promise<void> {
+    await this.knex.transaction(async (tx) => {
+      const group = await this.lockGroup(tx, tenantId, id);
+      if (opts.ifVersion !== undefined && opts.ifVersion !== group.version) throw StoreErrors.versionMismatch('Group', id);
+      const removed = await deleteAllMembers(tx, tenantId, id);
+      if (removed.length) await this.hooks.emit(tx, { type: 'membership.removed', tenantId, groupId: id, userIds: removed, cause: opts.cause });
+      await tx('groups').where({ tenant_id: tenantId, id }).delete();
+      await this.hooks.emit(tx, { type: 'group.deleted', tenantId, groupId: id, cause: opts.cause });
+    });
+  }
+
+  // ---------- internals ----------
+
+  private async lockUser(tx: Knex.Transaction, tenantId: string, id: string): Promise<UserRecord> {
+    const q = tx<UserRow>('users').where({ tenant_id: tenantId, id }).first();
+    if (this.db.dialect === 'postgres') q.forUpdate();
+    const row = await q;
+    if (!row) throw StoreErrors.userNotFound(id);
+    return userFromRow(row);
+  }
+
+  /** Locks the group row first, so concurrent changes of one group queue instead of interleaving. */
+  private async lockGroup(tx: Knex.Transaction, tenantId: string, id: string): Promise<GroupRecord> {
+    const q = tx<GroupRow>('groups').where({ tenant_id: tenantId, id }).first();
+    if (this.db.dialect === 'postgres') q.forUpdate();
+    const row = await q;
+    if (!row) throw StoreErrors.groupNotFound(id);
+    return groupFromRow(row);
+  }
+}
+
+/** Inserts the memberships that do not exist yet; returns the users actually added. */
+async function insertMembers(tx: Knex.Transaction, tenantId: string, groupId: string, userIds: string[]): Promise<string[]> {
+  const wanted = [...new Set(userIds)];
+  if (!wanted.length) return [];
+  const added: string[] = [];
+  const at = now();
+  for (const part of chunks(wanted, 500)) {
+    const known = new Set((await tx('users').where('tenant_id', tenantId).whereIn('id', part).pluck('id')) as string[]);
+    const unknown = part.filter((u) => !known.has(u));
+    if (unknown.length) throw StoreErrors.unknownMembers(unknown);
+    const rows = part.map((userId) => ({ tenant_id: tenantId, group_id: groupId, user_id: userId, created_at: at }));
+    const inserted = (await tx('memberships').insert(rows).onConflict(['group_id', 'user_id']).ignore().returning('user_id')) as {
+      user_id: string;
+    }[];
+    for (const r of inserted) added.push(r.user_id);
+  }
+  return added;
+}
+
+// The group row is locked by the caller, so reading the rows and then deleting them is exact.
+async function deleteMembers(tx: Knex.Transaction, tenantId: string, groupId: string, userIds: string[]): Promise<string[]> {
+  const removed: string[] = [];
+  for (const part of chunks([...new Set(userIds)], 500)) {
+    const scope = () => tx('memberships').where({ tenant_id: tenantId, group_id: groupId }).whereIn('user_id', part);
+    const present = (await scope().pluck('user_id')) as string[];
+    if (!present.length) continue;
+    await scope().delete();
+    removed.push(...present);
+  }
+  return removed;
+}
+
+async function deleteAllMembers(tx: Knex.Transaction, tenantId: string, groupId: string): Promise<string[]> {
+  const scope = () => tx('memberships').where({ tenant_id: tenantId, group_id: groupId });
+  const present = (await scope().pluck('user_id')) as string[];
+  if (present.length) await scope().delete();
+  return present;
+}
+
+async function writeEmails(tx: Knex.Transaction, user: UserRecord): Promise<void> {
+  if (!user.emails.length) return;
+  await tx('user_emails').insert(
+    user.emails.map((e) => ({
+      tenant_id: user.tenantId,
+      user_id: user.id,
+      value: e.value,
+      value_lc: e.value.toLowerCase(),
+      type: e.type ?? null,
+      primary: e.primary === true,
+    })),
+  );
+}
+
+function translateUserConflict(err: unknown, userName: string): unknown {
+  const c = constraintOf(err);
+  return c?.kind === 'unique' ? StoreErrors.userNameTaken(userName) : err;
+}
+
+async function countOf(qb: Knex.QueryBuilder): Promise<number> {
+  const row = (await qb.clone().clearSelect().clearOrder().count({ n: '*' }).first()) as { n: number | string } | undefined;
+  return Number(row?.n ?? 0);
+}
+
+function applyOrder(qb: Knex.QueryBuilder, table: string, order: ListOptions['orderBy']): void {
+  const dir = order?.desc ? 'desc' : 'asc';
+  if (order) qb.orderByRaw(`${order.expr} ${dir}`, (order.bindings ?? []) as Knex.RawBinding[]);
+  // A stable order whatever the sort key: creation, then id.
+  qb.orderBy(`${table}.created_at`, dir).orderBy(`${table}.id`, dir);
+}
+
+function userToRow(u: UserRecord): UserRow {
+  return {
+    id: u.id,
+    tenant_id: u.tenantId,
+    user_name: u.userName,
+    user_name_lc: u.userName.toLowerCase(),
+    external_id: u.externalId,
+    display_name: u.displayName,
+    active: u.active,
+    department: u.department,
+    employee_number: u.employeeNumber,
+    manager_id: u.managerId,
+    data: JSON.stringify(u.attributes),
+    created_at: u.createdAt,
+    updated_at: u.updatedAt,
+    version: u.version,
+  };
+}
+
+function userFromRow(r: UserRow): UserRecord {
+  const attributes = fromJson(r.data);
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    userName: r.user_name,
+    externalId: r.external_id,
+    displayName: r.display_name,
+    active: toBool(r.active),
+    emails: Array.isArray(attributes.emails) ? (attributes.emails as UserRecord['emails']) : [],
+    department: r.department,
+    employeeNumber: r.employee_number,
+    managerId: r.manager_id,
+    attributes,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    version: r.version,
+  };
+}
+
+function groupToRow(g: GroupRecord): GroupRow {
+  return {
+    id: g.id,
+    tenant_id: g.tenantId,
+    display_name: g.displayName,
+    display_name_lc: g.displayName.toLowerCase(),
+    external_id: g.externalId,
+    data: JSON.stringify(g.attributes),
+    created_at: g.createdAt,
+    updated_at: g.updatedAt,
+    version: g.version,
+  };
+}
+
+function groupFromRow(r: GroupRow): GroupRecord {
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    displayName: r.display_name,
+    externalId: r.external_id,
+    attributes: fromJson(r.data),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    version: r.version,
+  };
+}

@@ -1,0 +1,73 @@
+/** What caused a change: the request id the sync log shows, and who asked. */
+export interface Cause {
+  requestId: string;
+  source: 'scim' | 'admin' | 'cli' | 'rule' | 'test';
+  actor?: string; // the token's label, never the token
+}
+
+export interface Email {
+  value: string;
+  type?: string | null;
+  primary?: boolean;
+}
+
+/** A user as the store sees it: the indexed facts plus an opaque profile (the resource as pushed). */
+export interface UserProfile {
+  userName: string;
+  externalId: string | null;
+  displayName: string | null;
+  active: boolean;
+  emails: Email[];
+  department: string | null;
+  employeeNumber: string | null;
+  managerId: string | null;
+  attributes: Record<string, unknown>;
+}
+
+export interface UserRecord extends UserProfile {
+  id: string;
+  tenantId: string;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+}
+
+export interface GroupProfile {
+  displayName: string;
+  externalId: string | null;
+  attributes: Record<string, unknown>;
+}
+
+export interface GroupRecord extends GroupProfile {
+  id: string;
+  tenantId: string;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+}
+
+export interface Member {
+  userId: string;
+  userName: string;
+  displayName: string | null;
+}
+
+/** One step of a group change, applied in order inside one transaction. */
+export type GroupStep =
+  | { kind: 'set'; displayName?: string; externalId?: string | null; attributes?: Record<string, unknown> }
+  | { kind: 'addMembers'; userIds: string[] }
+  | { kind: 'removeMembers'; userIds: string[] }
+  | { kind: 'removeAllMembers' }
+  | { kind: 'replaceMembers'; userIds: string[] };
+
+/** A change the store made, emitted to hooks inside the transaction that made it. */
+export type MembershipEvent =
+  | { type: 'user.created'; tenantId: string; user: UserRecord; cause: Cause }
+  | { type: 'user.updated'; tenantId: string; user: UserRecord; previous: UserRecord; cause: Cause }
+  | { type: 'user.deactivated' | 'user.reactivated'; tenantId: string; userId: string; cause: Cause }
+  | { type: 'user.deleted'; tenantId: string; userId: string; cause: Cause }
+  | { type: 'group.created' | 'group.updated'; tenantId: string; group: GroupRecord; cause: Cause }
+  | { type: 'group.deleted'; tenantId: string; groupId: string; cause: Cause }
+  | { type: 'membership.added' | 'membership.removed'; tenantId: string; groupId: string; userIds: string[]; cause: Cause };
+
+export type MembershipEventType = MembershipEvent['type'];

@@ -1,0 +1,133 @@
+import crypto from 'node:crypto';
+import type { Db } from '../db/knex';
+import { now, type TenantRow, type TokenRow } from '../db/tables';
+
+export type Scope = 'scim' | 'admin';
+export const SCOPES: readonly Scope[] = ['scim', 'admin'];
+
+export interface Principal {
+  tenantId: string;
+  tenantName: string;
+  tokenId: string;
+  tokenName: string;
+  scope: Scope;
+}
+
+export interface TokenInfo {
+  id: string;
+  tenant: string;
+  name: string;
+  scope: Scope;
+  hint: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+const hashOf = (secret: string): string => crypto.createHash('sha256').update(secret, 'utf8').digest('hex');
+
+/**
+ * Tenants and their bearer tokens. A token is shown once, when created; only its SHA-256 is stored
+ * (a token has 256 random bits, so a fast hash is enough: there is nothing to brute-force).
+ */
+export class Tenancy {
+  private readonly lastUseWritten = new Map<string, number>();
+
+  constructor(private readonly db: Db) {}
+
+  async ensureTenant(name: string): Promise<TenantRow> {
+    const existing = await this.db.knex<TenantRow>('tenants').where({ name }).first();
+    if (existing) return existing;
+    const row: TenantRow = { id: crypto.randomUUID(), name, created_at: now() };
+    await this.db.knex('tenants').insert(row).onConflict('name').ignore();
+    return (await this.db.knex<TenantRow>('tenants').where({ name }).first())!;
+  }
+
+  async tenantCount(): Promise<number> {
+    const row = (await this.db.knex('tenants').count({ n: '*' }).first()) as { n: number | string };
+    return Number(row.n);
+  }
+
+  /** Creates a token (and the tenant, if missing); returns the secret, which is never stored. */
+  async createToken(tenantName: string, scope: Scope, name?: string): Promise<{ token: string; info: TokenInfo }> {
+    if (!SCOPES.includes(scope)) throw new Error(`scope must be one of ${SCOPES.join(', ')}`);
+    const tenant = await this.ensureTenant(tenantName);
+    const token = `rst_${scope}_${crypto.randomBytes(32).toString('base64url')}`;
+    const row: TokenRow = {
+      id: crypto.randomUUID(),
+      tenant_id: tenant.id,
+      name: name ?? `${scope}-${new Date().toISOString().slice(0, 10)}`,
+      scope,
+      hash: hashOf(token),
+      hint: token.slice(0, scope.length + 9),
+      created_at: now(),
+      last_used_at: null,
+      revoked_at: null,
+    };
+    await this.db.knex('tokens').insert(row);
+    return { token, info: toInfo(row, tenant.name) };
+  }
+
+  async listTokens(tenantName?: string): Promise<TokenInfo[]> {
+    const q = this.db.knex('tokens as t').join('tenants as n', 'n.id', 't.tenant_id').select('t.*', 'n.name as tenant_name');
+    if (tenantName) q.where('n.name', tenantName);
+    const rows = (await q.orderBy(['n.name', 't.created_at'])) as (TokenRow & { tenant_name: string })[];
+    return rows.map((r) => toInfo(r, r.tenant_name));
+  }
+
+  /** Revokes by id, or by the hint shown in `token list`. Effective on the next request. */
+  async revokeToken(idOrHint: string): Promise<TokenInfo | undefined> {
+    const rows = (await this.db.knex('tokens as t')
+      .join('tenants as n', 'n.id', 't.tenant_id')
+      .where('t.id', idOrHint)
+      .orWhere('t.hint', idOrHint)
+      .select('t.*', 'n.name as tenant_name')) as (TokenRow & { tenant_name: string })[];
+    if (rows.length > 1) throw new Error(`"${idOrHint}" matches ${rows.length} tokens; revoke by id`);
+    const row = rows[0];
+    if (!row) return undefined;
+    const revokedAt = row.revoked_at ?? now();
+    await this.db.knex('tokens').where({ id: row.id }).update({ revoked_at: revokedAt });
+    return toInfo({ ...row, revoked_at: revokedAt }, row.tenant_name);
+  }
+
+  /** The principal behind a bearer token, if the token is known, live and of the scope asked for. */
+  async authenticate(token: string, scope: Scope): Promise<Principal | undefined> {
+    if (!token || token.length > 200) return undefined;
+    const hash = hashOf(token);
+    const row = (await this.db.knex('tokens as t')
+      .join('tenants as n', 'n.id', 't.tenant_id')
+      .where('t.hash', hash)
+      .select('t.*', 'n.name as tenant_name')
+      .first()) as (TokenRow & { tenant_name: string }) | undefined;
+    // The lookup is by hash; compare again in constant time so no timing tells how much matched.
+    if (!row || !crypto.timingSafeEqual(Buffer.from(row.hash, 'hex'), Buffer.from(hash, 'hex'))) return undefined;
+    if (row.revoked_at || row.scope !== scope) return undefined;
+    this.noteUse(row.id);
+    return { tenantId: row.tenant_id, tenantName: row.tenant_name, tokenId: row.id, tokenName: row.name, scope };
+  }
+
+  /** last_used_at is informative: write it at most once a minute per token, off the request path. */
+  private noteUse(tokenId: string): void {
+    const t = Date.now();
+    if ((this.lastUseWritten.get(tokenId) ?? 0) > t - 60_000) return;
+    this.lastUseWritten.set(tokenId, t);
+    this.db
+      .knex('tokens')
+      .where({ id: tokenId })
+      .update({ last_used_at: new Date(t).toISOString() })
+      .catch(() => this.lastUseWritten.delete(tokenId));
+  }
+}
+
+function toInfo(r: TokenRow, tenant: string): TokenInfo {
+  return {
+    id: r.id,
+    tenant,
+    name: r.name,
+    scope: r.scope as Scope,
+    hint: r.hint,
+    createdAt: r.created_at,
+    lastUsedAt: r.last_used_at,
+    revokedAt: r.revoked_at,
+  };
+}
