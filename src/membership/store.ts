@@ -92,6 +92,7 @@ export class MembershipStore {
       const previous = await this.lockUser(tx, tenantId, id);
       if (opts.ifVersion !== undefined && opts.ifVersion !== previous.version) throw StoreErrors.versionMismatch('User', id);
       const profile = await change(previous);
+      if (sameProfile(profile, previous)) return previous; // no change: no write, no event
       const user: UserRecord = {
         ...profile,
         id,
@@ -243,14 +244,12 @@ export class MembershipStore {
 
       for (const step of steps) {
         switch (step.kind) {
-          case 'set':
-            profile = {
-              displayName: step.displayName ?? profile.displayName,
-              externalId: step.externalId === undefined ? profile.externalId : step.externalId,
-              attributes: step.attributes ?? profile.attributes,
-            };
-            profileChanged = true;
+          case 'update': {
+            const next = step.apply(profile);
+            if (JSON.stringify(next) !== JSON.stringify(profile)) profileChanged = true;
+            profile = next;
             break;
+          }
           case 'addMembers':
             noteAdded(await insertMembers(tx, tenantId, id, step.userIds));
             break;
@@ -377,6 +376,12 @@ async function writeEmails(tx: Knex.Transaction, user: UserRecord): Promise<void
       primary: e.primary === true,
     })),
   );
+}
+
+const PROFILE_KEYS: (keyof UserProfile)[] = ['userName', 'externalId', 'displayName', 'active', 'emails', 'department', 'employeeNumber', 'managerId', 'attributes'];
+
+function sameProfile(a: UserProfile, b: UserProfile): boolean {
+  return PROFILE_KEYS.every((k) => JSON.stringify(a[k]) === JSON.stringify(b[k]));
 }
 
 function translateUserConflict(err: unknown, userName: string): unknown {

@@ -54,7 +54,7 @@ export interface Member {
 
 /** One step of a group change, applied in order inside one transaction. */
 export type GroupStep =
-  | { kind: 'set'; displayName?: string; externalId?: string | null; attributes?: Record<string, unknown> }
+  | { kind: 'update'; apply: (current: GroupProfile) => GroupProfile }
   | { kind: 'addMembers'; userIds: string[] }
   | { kind: 'removeMembers'; userIds: string[] }
   | { kind: 'removeAllMembers' }

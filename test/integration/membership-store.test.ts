@@ -142,10 +142,21 @@ describe('membership store', () => {
     expect(await store.getUser(tenantId, b.id)).toBeDefined();
   });
 
+  it('writes nothing and emits nothing when a change leaves the user as it was', async () => {
+    const a = await store.createUser(tenantId, profile(`n-${Date.now()}`), opts);
+    events = [];
+    const same = await store.modifyUser(tenantId, a.id, (u) => ({ ...u }), opts);
+    expect(same.version).toBe(a.version);
+    expect(events).toEqual([]);
+    const changed = await store.modifyUser(tenantId, a.id, (u) => ({ ...u, displayName: 'New name' }), opts);
+    expect(changed.version).toBe(a.version + 1);
+    expect(events.map((e) => e.type)).toEqual(['user.updated']);
+  });
+
   it('refuses a change when the version given does not match', async () => {
     const g = await store.createGroup(tenantId, { displayName: 'Versioned', externalId: null, attributes: {} }, [], opts);
     await expect(
-      store.changeGroup(tenantId, g.id, [{ kind: 'set', displayName: 'New' }], { ...opts, ifVersion: g.version + 1 }),
+      store.changeGroup(tenantId, g.id, [{ kind: 'update', apply: (p) => ({ ...p, displayName: 'New' }) }], { ...opts, ifVersion: g.version + 1 }),
     ).rejects.toMatchObject({ code: 'versionMismatch' });
     expect((await store.getGroup(tenantId, g.id))?.displayName).toBe('Versioned');
   });

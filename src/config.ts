@@ -1,0 +1,51 @@
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string;
+  logLevel: string;
+  /** Largest SCIM request body, in bytes (a 100,000-member group PUT is about 5 MB). */
+  maxBodyBytes: number;
+  defaultPageSize: number;
+  maxPageSize: number;
+  trustProxy: boolean;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads the environment once, names every problem, and fails fast. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return n;
+  };
+  const databaseUrl = env.DATABASE_URL || 'sqlite:./data/roster.db';
+  if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(databaseUrl)) {
+    problems.push('DATABASE_URL must be sqlite:PATH or postgres://user@host:port/database');
+  }
+  const logLevel = env.LOG_LEVEL || 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    problems.push(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "${logLevel}")`);
+  }
+  const config: Config = {
+    port: int('PORT', 8080, 0, 65535),
+    host: env.HOST || '0.0.0.0',
+    databaseUrl,
+    logLevel,
+    maxBodyBytes: int('SCIM_MAX_BODY_BYTES', 16 * 1024 * 1024, 1024, 512 * 1024 * 1024),
+    defaultPageSize: int('SCIM_DEFAULT_PAGE_SIZE', 100, 1, 100_000),
+    maxPageSize: int('SCIM_MAX_PAGE_SIZE', 1000, 1, 100_000),
+    trustProxy: env.TRUST_PROXY === 'true' || env.TRUST_PROXY === '1',
+  };
+  if (config.defaultPageSize > config.maxPageSize) problems.push('SCIM_DEFAULT_PAGE_SIZE must not exceed SCIM_MAX_PAGE_SIZE');
+  if (problems.length) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  return config;
+}

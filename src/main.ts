@@ -1,0 +1,173 @@
+#!/usr/bin/env node
+import { createApp } from './app';
+import { ConfigError, loadConfig, type Config } from './config';
+import { migrateLatest, openDb, type Db } from './db/knex';
+import { createLogger } from './log';
+import { MembershipStore } from './membership/store';
+import { SCOPES, Tenancy, type Scope } from './tenancy/tokens';
+
+const USAGE = `Usage: roster <command> [options]
+
+Commands:
+  serve                                   run the server (applies migrations first)
+  migrate                                 apply pending database migrations
+  token create --tenant NAME --scope scim|admin [--name LABEL]
+                                          create a token (and the tenant, if new); prints the token alone
+  token list [--tenant NAME] [--json]     list tokens (never their secrets)
+  token revoke ID|HINT                    revoke a token; effective on the next request
+  help                                    this text
+
+Environment: DATABASE_URL (sqlite:PATH or postgres://…, default sqlite:./data/roster.db), PORT (8080),
+HOST (0.0.0.0), LOG_LEVEL (info), SCIM_MAX_BODY_BYTES, SCIM_DEFAULT_PAGE_SIZE, SCIM_MAX_PAGE_SIZE, TRUST_PROXY.`;
+
+class UsageError extends Error {}
+
+interface Args {
+  positional: string[];
+  flags: Record<string, string | true>;
+}
+
+function parseArgs(argv: string[]): Args {
+  const positional: string[] = [];
+  const flags: Record<string, string | true> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith('--')) {
+      const [k, v] = a.slice(2).split('=', 2) as [string, string | undefined];
+      if (v !== undefined) flags[k] = v;
+      else if (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) flags[k] = argv[++i]!;
+      else flags[k] = true;
+    } else positional.push(a);
+  }
+  return { positional, flags };
+}
+
+const flag = (args: Args, name: string): string | undefined => {
+  const v = args.flags[name];
+  if (v === true) throw new UsageError(`--${name} needs a value`);
+  return v;
+};
+
+async function withDb<T>(config: Config, fn: (db: Db) => Promise<T>): Promise<T> {
+  const db = openDb(config.databaseUrl);
+  try {
+    await migrateLatest(db);
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+async function serve(config: Config): Promise<void> {
+  const log = createLogger(config.logLevel);
+  const db = openDb(config.databaseUrl);
+  const applied = await migrateLatest(db);
+  if (applied.length) log.info({ applied }, 'migrations applied');
+  const tenancy = new Tenancy(db);
+  await bootstrap(tenancy);
+  const store = new MembershipStore(db);
+  const app = createApp({ config, db, store, tenancy, log });
+  const server = app.listen(config.port, config.host, () => {
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    log.info({ port, database: config.databaseUrl.replace(/\/\/[^@]*@/, '//***@') }, `Roster listening; SCIM at http://localhost:${port}/scim/v2`);
+  });
+  server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout
+  const stop = (signal: string) => {
+    log.info({ signal }, 'shutting down');
+    server.close(() => {
+      void db.close().then(() => process.exit(0));
+    });
+    setTimeout(() => process.exit(1), 10_000).unref();
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+/** The very first start: a tenant and one token of each scope, shown once. */
+async function bootstrap(tenancy: Tenancy): Promise<void> {
+  if ((await tenancy.tenantCount()) > 0) return;
+  const scim = await tenancy.createToken('default', 'scim', 'first-scim-token');
+  const admin = await tenancy.createToken('default', 'admin', 'first-admin-token');
+  process.stdout.write(
+    [
+      '',
+      'Roster: first start. Created tenant "default" with two tokens. They are shown only this once:',
+      '',
+      `  SCIM token  (for Okta / Entra ID):  ${scim.token}`,
+      `  Admin token (for the admin API):     ${admin.token}`,
+      '',
+      'Make more with:  npx roster token create --tenant NAME --scope scim|admin --name LABEL',
+      'List them with:  npx roster token list      Revoke with: npx roster token revoke ID',
+      '',
+    ].join('\n') + '\n',
+  );
+}
+
+async function main(argv: string[]): Promise<void> {
+  const args = parseArgs(argv);
+  const [command, sub] = args.positional;
+  if (!command || command === 'help' || args.flags.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const config = loadConfig();
+  switch (command) {
+    case 'serve':
+      return serve(config);
+    case 'migrate':
+      return withDb(config, async () => {
+        process.stdout.write('Migrations are up to date.\n');
+      }).then(() => undefined);
+    case 'token':
+      return withDb(config, async (db) => {
+        const tenancy = new Tenancy(db);
+        switch (sub) {
+          case 'create': {
+            const tenant = flag(args, 'tenant');
+            const scope = flag(args, 'scope');
+            if (!tenant) throw new UsageError('token create needs --tenant NAME');
+            if (!scope || !SCOPES.includes(scope as Scope)) throw new UsageError('token create needs --scope scim or --scope admin');
+            const { token } = await tenancy.createToken(tenant, scope as Scope, flag(args, 'name'));
+            process.stdout.write(`${token}\n`);
+            return;
+          }
+          case 'list': {
+            const tokens = await tenancy.listTokens(flag(args, 'tenant'));
+            if (args.flags.json) {
+              for (const t of tokens) process.stdout.write(`${JSON.stringify(t)}\n`);
+              return;
+            }
+            const rows = tokens.map((t) => [t.id, t.tenant, t.scope, t.name, `${t.hint}…`, t.createdAt.slice(0, 19), t.lastUsedAt?.slice(0, 19) ?? '-', t.revokedAt ? 'revoked' : 'active']);
+            printTable(['ID', 'TENANT', 'SCOPE', 'NAME', 'HINT', 'CREATED', 'LAST USED', 'STATE'], rows);
+            return;
+          }
+          case 'revoke': {
+            const target = args.positional[2];
+            if (!target) throw new UsageError('token revoke needs the token id (or its hint) from `roster token list`');
+            const info = await tenancy.revokeToken(target);
+            if (!info) throw new UsageError(`No token with id or hint "${target}"`);
+            process.stdout.write(`Revoked ${info.id} (${info.tenant}, ${info.scope}, ${info.name})\n`);
+            return;
+          }
+          default:
+            throw new UsageError('token takes create, list or revoke');
+        }
+      });
+    default:
+      throw new UsageError(`Unknown command "${command}"`);
+  }
+}
+
+function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  process.stdout.write(`${[line(header), ...rows.map(line)].join('\n')}\n`);
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof UsageError) process.stderr.write(`roster: ${err.message}\n\n${USAGE}\n`);
+  else if (err instanceof ConfigError) process.stderr.write(`roster: ${err.message}\n`);
+  else process.stderr.write(`roster: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(err instanceof UsageError ? 2 : 1);
+});

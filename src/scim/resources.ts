@@ -1,0 +1,142 @@
+import SCIMMY from 'scimmy';
+import type { GroupProfile, GroupRecord, Member, UserProfile, UserRecord } from '../membership/types';
+import { Errors } from './errors';
+import { isPlainObject, normaliseObject } from './normalise';
+import { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, ROSTER_GROUP_SCHEMA, USER_SCHEMA, groupDefinition, userDefinition } from './schemas';
+
+/** Attributes the server owns: never taken from a request body, never stored in `attributes`. */
+const SERVER_OWNED = ['schemas', 'id', 'meta', 'groups', 'members', 'password'];
+
+export const etagOf = (version: number): string => `W/"${version}"`;
+
+/** Validates a User body with scimmy (after the IdP-quirk normaliser) and returns what the store keeps. */
+export function userProfileFromScim(body: unknown): UserProfile {
+  if (!isPlainObject(body)) throw Errors.invalidSyntax('The request body must be a JSON object');
+  const normalised = normaliseObject(body, userDefinition());
+  let coerced: Record<string, unknown>;
+  try {
+    coerced = JSON.parse(JSON.stringify(new SCIMMY.Schemas.User(normalised, 'in'))) as Record<string, unknown>;
+  } catch (err) {
+    throw Errors.invalidValue((err as Error).message);
+  }
+  const userName = coerced.userName;
+  if (typeof userName !== 'string' || !userName.trim()) throw Errors.invalidValue('userName is required and must be a non-empty string');
+  const attributes: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(coerced)) if (!SERVER_OWNED.includes(k)) attributes[k] = v;
+  const ext = isPlainObject(attributes[ENTERPRISE_USER_SCHEMA]) ? (attributes[ENTERPRISE_USER_SCHEMA] as Record<string, unknown>) : {};
+  if (isPlainObject(ext) && !Object.keys(ext).length) delete attributes[ENTERPRISE_USER_SCHEMA];
+  const emails = Array.isArray(coerced.emails)
+    ? (coerced.emails as Record<string, unknown>[])
+        .filter((e) => typeof e.value === 'string' && e.value)
+        .map((e) => ({ value: e.value as string, type: (e.type as string | undefined) ?? null, primary: e.primary === true }))
+    : [];
+  const manager = isPlainObject(ext.manager) ? ext.manager : undefined;
+  return {
+    userName,
+    externalId: typeof coerced.externalId === 'string' ? coerced.externalId : null,
+    displayName: typeof coerced.displayName === 'string' ? coerced.displayName : null,
+    active: coerced.active !== false,
+    emails,
+    department: typeof ext.department === 'string' ? ext.department : null,
+    employeeNumber: typeof ext.employeeNumber === 'string' ? ext.employeeNumber : null,
+    managerId: manager && typeof manager.value === 'string' ? manager.value : null,
+    attributes: { ...attributes, active: coerced.active !== false },
+  };
+}
+
+/** The SCIM User resource as the store holds it (no id, meta or groups): the starting point of a PATCH. */
+export function userResource(user: UserRecord): Record<string, unknown> {
+  return { ...user.attributes, userName: user.userName, active: user.active };
+}
+
+export function renderUser(user: UserRecord, groups: { id: string; displayName: string }[] | undefined, base: string): Record<string, unknown> {
+  const { userName, externalId, ...rest } = user.attributes;
+  void userName;
+  void externalId;
+  return {
+    schemas: user.attributes[ENTERPRISE_USER_SCHEMA] ? [USER_SCHEMA, ENTERPRISE_USER_SCHEMA] : [USER_SCHEMA],
+    id: user.id,
+    ...(user.externalId !== null ? { externalId: user.externalId } : {}),
+    userName: user.userName,
+    ...rest,
+    active: user.active,
+    ...(groups ? { groups: groups.map((g) => ({ value: g.id, $ref: `${base}/Groups/${g.id}`, display: g.displayName, type: 'direct' })) } : {}),
+    meta: {
+      resourceType: 'User',
+      created: user.createdAt,
+      lastModified: user.updatedAt,
+      location: `${base}/Users/${user.id}`,
+      version: etagOf(user.version),
+    },
+  };
+}
+
+export interface GroupInput {
+  profile: GroupProfile;
+  memberIds: string[] | undefined;
+}
+
+/** Validates a Group body; members are checked here, not by scimmy, so a 100,000-member PUT stays cheap. */
+export function groupFromScim(body: unknown): GroupInput {
+  if (!isPlainObject(body)) throw Errors.invalidSyntax('The request body must be a JSON object');
+  const { members, ...rest } = normaliseObject(body, groupDefinition());
+  let coerced: Record<string, unknown>;
+  try {
+    coerced = JSON.parse(JSON.stringify(new SCIMMY.Schemas.Group(rest, 'in'))) as Record<string, unknown>;
+  } catch (err) {
+    throw Errors.invalidValue((err as Error).message);
+  }
+  const displayName = coerced.displayName;
+  if (typeof displayName !== 'string' || !displayName.trim()) throw Errors.invalidValue('displayName is required and must be a non-empty string');
+  const attributes: Record<string, unknown> = {};
+  const ext = coerced[ROSTER_GROUP_SCHEMA];
+  if (isPlainObject(ext) && Object.keys(ext).length) attributes[ROSTER_GROUP_SCHEMA] = ext;
+  return {
+    profile: {
+      displayName,
+      externalId: typeof coerced.externalId === 'string' ? coerced.externalId : null,
+      attributes,
+    },
+    memberIds: members === undefined || members === null ? undefined : memberIdsOf(members),
+  };
+}
+
+/** Member references from a SCIM value: [{ value }], a single { value }, or bare id strings. */
+export function memberIdsOf(value: unknown): string[] {
+  const list = Array.isArray(value) ? value : [value];
+  return list.map((m) => {
+    if (typeof m === 'string' && m.trim()) return m.trim();
+    if (isPlainObject(m)) {
+      if (typeof m.type === 'string' && m.type.toLowerCase() === 'group') throw Errors.invalidValue('Groups as members of groups are not supported');
+      if (typeof m.value === 'string' && m.value.trim()) return m.value.trim();
+    }
+    throw Errors.invalidValue(`A member must be { "value": "<user id>" }; got ${JSON.stringify(m)?.slice(0, 100)}`);
+  });
+}
+
+/** The Group resource without members (PATCH applies attribute operations to this). */
+export function groupResource(group: GroupProfile): Record<string, unknown> {
+  return { displayName: group.displayName, ...(group.externalId !== null ? { externalId: group.externalId } : {}), ...group.attributes };
+}
+
+export function renderGroup(group: GroupRecord, members: Member[] | undefined, base: string): Record<string, unknown> {
+  return {
+    schemas: group.attributes[ROSTER_GROUP_SCHEMA] ? [GROUP_SCHEMA, ROSTER_GROUP_SCHEMA] : [GROUP_SCHEMA],
+    id: group.id,
+    ...(group.externalId !== null ? { externalId: group.externalId } : {}),
+    displayName: group.displayName,
+    ...(members
+      ? {
+          members: members.map((m) => ({ value: m.userId, $ref: `${base}/Users/${m.userId}`, display: m.displayName ?? m.userName, type: 'User' })),
+        }
+      : {}),
+    ...group.attributes,
+    meta: {
+      resourceType: 'Group',
+      created: group.createdAt,
+      lastModified: group.updatedAt,
+      location: `${base}/Groups/${group.id}`,
+      version: etagOf(group.version),
+    },
+  };
+}

@@ -1,0 +1,109 @@
+import express, { Router } from 'express';
+import type { Logger } from 'pino';
+import SCIMMY from 'scimmy';
+import SCIMMYRouters from 'scimmy-routers';
+import type { Tenancy } from '../tenancy/tokens';
+import { bearerAuth } from './auth';
+import { baseUrlOf, principalOf, type ScimDeps } from './context';
+import { Errors, scimErrorHandler } from './errors';
+import { FilterError } from './filter';
+import { groupsRouter, listGroups, renderGroups } from './groups';
+import { listQueryFromSearch } from './list';
+import { parseProjection } from './projection';
+import { LIST_RESPONSE_SCHEMA, declareScimSchemas, groupDefinition, userDefinition } from './schemas';
+import { listUsers, renderUsers, usersRouter } from './users';
+
+export interface ScimRouterDeps extends ScimDeps {
+  tenancy: Tenancy;
+  log: Logger;
+  maxBodyBytes: number;
+}
+
+/**
+ * SCIM 2.0 at /scim/v2. Roster's own routes come first: the front door (auth, body limit, SCIM error
+ * bodies), Users and Groups (lists and filters in SQL, PATCH as member deltas, ETags, Location), and
+ * root /.search. scimmy-routers serves what it serves correctly: /ServiceProviderConfig,
+ * /ResourceTypes and /Schemas, from the schemas scimmy holds.
+ */
+export function scimRouter(deps: ScimRouterDeps): Router {
+  declareScimSchemas();
+  const router = Router();
+
+  router.use((_req, res, next) => {
+    res.type('application/scim+json');
+    next();
+  });
+  router.use(bearerAuth(deps.tenancy, 'scim'));
+  // Any content type: clients send application/scim+json, application/json, or nothing at all.
+  router.use(express.json({ type: () => true, limit: deps.maxBodyBytes, strict: true }));
+
+  router.use('/Users', usersRouter(deps));
+  router.use('/Groups', groupsRouter(deps));
+  router.post('/.search', async (req, res) => {
+    res.json(await searchAll(deps, req));
+  });
+
+  router.use(discoveryRouter(deps.limits.maxPageSize));
+  router.use((req, _res, next) => next(Errors.endpointNotFound(req.method, req.path)));
+  router.use(scimErrorHandler(deps.log));
+  return router;
+}
+
+/** Discovery endpoints from scimmy-routers (its resource routes are never reached: ours answer first). */
+function discoveryRouter(maxPageSize: number): Router {
+  const routers = new SCIMMYRouters({
+    type: 'bearer',
+    docUri: 'https://datatracker.ietf.org/doc/html/rfc6750',
+    handler: () => '', // the front door has authenticated the request already
+    baseUri: (req) => `${req.protocol}://${req.get('host') ?? 'localhost'}`,
+  });
+  // scimmy-routers switches Bulk on; Roster does not implement it, so say so (and /Bulk answers 501).
+  SCIMMY.Config.set({
+    bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
+    filter: { supported: true, maxResults: maxPageSize },
+    etag: true,
+    sort: true,
+    patch: true,
+    changePassword: false,
+  } as never);
+  const discovery = Router();
+  discovery.use((req, res, next) => {
+    if (/^\/(ServiceProviderConfig|ResourceTypes|Schemas)(\/|$)/i.test(req.path) || /^\/Bulk$/i.test(req.path)) return routers(req, res, next);
+    next();
+  });
+  return discovery;
+}
+
+/** POST /.search at the root: Users, then Groups, paged as one list (RFC 7644 §3.4.3). */
+async function searchAll(deps: ScimDeps, req: express.Request) {
+  const { tenantId } = principalOf(req);
+  const query = listQueryFromSearch(req.body, deps.limits);
+  const base = baseUrlOf(req);
+  // A filter may name attributes of only one resource type: that type answers, the other has no match.
+  const settle = async <T>(run: () => Promise<T>): Promise<T | FilterError> => {
+    try {
+      return await run();
+    } catch (err) {
+      if (err instanceof FilterError) return err;
+      throw err;
+    }
+  };
+  const users = await settle(() => listUsers(deps, tenantId, query));
+  const usersTotal = users instanceof FilterError ? 0 : (users.total ?? 0);
+  const userItems = users instanceof FilterError ? [] : users.items;
+  const groupsQuery = { ...query, startIndex: Math.max(0, query.startIndex - 1 - usersTotal) + 1, count: Math.max(0, query.count - userItems.length) };
+  const groups = await settle(() => listGroups(deps, tenantId, groupsQuery));
+  if (users instanceof FilterError && groups instanceof FilterError) throw users;
+  const groupItems = groups instanceof FilterError ? [] : groups.items;
+  const resources = [
+    ...(await renderUsers(deps, tenantId, userItems, base, parseProjection(userDefinition(), query.attributes, query.excludedAttributes))),
+    ...(await renderGroups(deps, tenantId, groupItems, base, parseProjection(groupDefinition(), query.attributes, query.excludedAttributes))),
+  ];
+  return {
+    schemas: [LIST_RESPONSE_SCHEMA],
+    totalResults: usersTotal + (groups instanceof FilterError ? 0 : (groups.total ?? 0)),
+    startIndex: query.startIndex,
+    itemsPerPage: resources.length,
+    Resources: resources,
+  };
+}

@@ -1,0 +1,42 @@
+import request from 'supertest';
+import { createTestApp, ERROR, USER, type TestApp } from '../helpers/app';
+
+describe('SCIM errors', () => {
+  let t: TestApp;
+
+  beforeEach(async () => {
+    t = await createTestApp({ maxBodyBytes: 64 * 1024 });
+  });
+  afterEach(() => t.close());
+
+  it('answers 413 with a SCIM error for a body over the limit', async () => {
+    const scim = await t.scim();
+    const res = await scim.post('/Users', { schemas: [USER], userName: 'big', title: 'x'.repeat(100 * 1024) });
+    expect(res.status).toBe(413);
+    expect(res.body).toMatchObject({ schemas: [ERROR], status: '413' });
+  });
+
+  it('answers 404 with a SCIM error for an unknown endpoint', async () => {
+    const scim = await t.scim();
+    const res = await scim.get('/Widgets');
+    expect(res.status).toBe(404);
+    expect(res.body).toMatchObject({ schemas: [ERROR], status: '404' });
+  });
+
+  it('answers a database failure with 500, never 404, and says where to look', async () => {
+    const scim = await t.scim();
+    const created = await scim.post('/Users', { schemas: [USER], userName: 'victim' });
+    // Break the store underneath the server: the users table disappears.
+    await t.db.knex.schema.renameTable('users', 'users_gone');
+    const res = await scim.get(`/Users/${created.body.id}`);
+    expect(res.status).toBe(500);
+    expect(res.body).toMatchObject({ schemas: [ERROR], status: '500' });
+    expect(res.body.detail).toContain(res.headers['x-request-id']);
+    await t.db.knex.schema.renameTable('users_gone', 'users');
+  });
+
+  it('answers 401 before reading the body', async () => {
+    const res = await request(t.app).post('/scim/v2/Users').set('content-type', 'application/json').send('{not json');
+    expect(res.status).toBe(401);
+  });
+});

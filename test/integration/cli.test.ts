@@ -1,0 +1,84 @@
+import fs from 'node:fs';
+import { roster, startServer, tempSqliteUrl } from '../support/server';
+
+/** The compiled CLI as a user runs it (npm test builds first). */
+describe('roster CLI', () => {
+  let env: { DATABASE_URL: string };
+  let dir: string;
+
+  beforeEach(() => {
+    const tmp = tempSqliteUrl('roster-cli-');
+    dir = tmp.dir;
+    env = { DATABASE_URL: tmp.url };
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('creates a token, printing it alone, and the token works against a started server', async () => {
+    const out = await roster(['token', 'create', '--tenant', 'acme', '--scope', 'scim', '--name', 'okta-prod'], env);
+    expect(out).toMatch(/^rst_scim_[A-Za-z0-9_-]{43}\n$/);
+    const server = await startServer(env);
+    try {
+      const ok = await fetch(`${server.url}/scim/v2/Users`, { headers: { authorization: `Bearer ${out.trim()}` } });
+      expect(ok.status).toBe(200);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('lists tokens without their secrets, and revokes one with immediate effect', async () => {
+    const token = (await roster(['token', 'create', '--tenant', 'acme', '--scope', 'admin'], env)).trim();
+    const list = await roster(['token', 'list', '--json'], env);
+    expect(list).not.toContain(token);
+    const [info] = list.trim().split('\n').map((l) => JSON.parse(l) as { id: string; tenant: string; scope: string; revokedAt: string | null });
+    expect(info).toMatchObject({ tenant: 'acme', scope: 'admin', revokedAt: null });
+    const scimToken = (await roster(['token', 'create', '--tenant', 'acme', '--scope', 'scim'], env)).trim();
+    const server = await startServer(env);
+    try {
+      const auth = { authorization: `Bearer ${scimToken}` };
+      expect((await fetch(`${server.url}/scim/v2/Users`, { headers: auth })).status).toBe(200);
+      const scimInfo = (await roster(['token', 'list', '--json'], env))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { id: string; scope: string })
+        .find((t) => t.scope === 'scim')!;
+      expect(await roster(['token', 'revoke', scimInfo.id], env)).toContain(`Revoked ${scimInfo.id}`);
+      expect((await fetch(`${server.url}/scim/v2/Users`, { headers: auth })).status).toBe(401);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('refuses a token with an admin scope on SCIM, and a scim token is refused for nothing else', async () => {
+    const admin = (await roster(['token', 'create', '--tenant', 'acme', '--scope', 'admin'], env)).trim();
+    const server = await startServer(env);
+    try {
+      expect((await fetch(`${server.url}/scim/v2/Users`, { headers: { authorization: `Bearer ${admin}` } })).status).toBe(401);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('fails with usage help on a bad command, and names the problem', async () => {
+    await expect(roster(['token', 'create', '--tenant', 'acme', '--scope', 'root'], env)).rejects.toThrow(/--scope scim or --scope admin/);
+    await expect(roster(['frobnicate'], env)).rejects.toThrow(/Unknown command "frobnicate"/);
+    await expect(roster(['serve'], { ...env, PORT: 'eighty' })).rejects.toThrow(/PORT must be an integer/);
+  });
+
+  it('creates the default tenant and prints two tokens on the very first start only', async () => {
+    const first = await startServer(env);
+    await first.stop();
+    const output = first.output();
+    const scim = /SCIM token .*?(rst_scim_\S+)/.exec(output)?.[1];
+    expect(scim).toBeDefined();
+    expect(output).toMatch(/Admin token .*?rst_admin_\S+/);
+    expect(output).toContain('npx roster token create');
+    const second = await startServer(env);
+    try {
+      expect(second.output()).not.toContain('rst_');
+      const res = await fetch(`${second.url}/scim/v2/Users`, { headers: { authorization: `Bearer ${scim}` } });
+      expect(res.status).toBe(200);
+    } finally {
+      await second.stop();
+    }
+  });
+});
