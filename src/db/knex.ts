@@ -5,6 +5,11 @@ import { migrationSource } from '../../migrations';
 
 export type Dialect = 'sqlite' | 'postgres';
 
+interface SqliteConnection {
+  pragma(sql: string): unknown;
+  function(name: string, options: { deterministic: boolean }, fn: (value: unknown) => unknown): unknown;
+}
+
 export interface Db {
   knex: Knex;
   dialect: Dialect;
@@ -34,7 +39,10 @@ export function openDb(url: string, options: { searchPath?: string; poolMax?: nu
       pool: {
         min: 1,
         max: 1,
-        afterCreate: (conn: { pragma(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) => {
+        afterCreate: (conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) => {
+          // SQLite's own lower() folds ASCII only; fold all of Unicode, as JavaScript and PostgreSQL do,
+          // so case-insensitive filters agree with the lower-cased columns written from JavaScript.
+          conn.function('lower', { deterministic: true }, (s: unknown) => (typeof s === 'string' ? s.toLowerCase() : s));
           conn.pragma('journal_mode = WAL');
           conn.pragma('synchronous = NORMAL');
           conn.pragma('foreign_keys = ON');

@@ -57,7 +57,7 @@ export function renderScimError(res: Response, err: ScimError): void {
 /** Turns whatever was thrown into a SCIM error: known errors keep their meaning, anything else is a 500. */
 export function toScimError(err: unknown, requestId: string): ScimError {
   if (err instanceof ScimError) return err;
-  if (err instanceof FilterError) return Errors.invalidFilter(err.message);
+  if (err instanceof FilterError) return new ScimError(400, err.scimType, err.message);
   if (err instanceof StoreError) {
     switch (err.code) {
       case 'userNotFound':

@@ -105,9 +105,9 @@ export async function renderGroups(deps: ScimDeps, tenantId: string, groups: Gro
   return groups.map((g) => project(renderGroup(g, members ? (members.get(g.id) ?? []) : undefined, base), projection, groupDefinition()));
 }
 
-export async function listGroups(deps: ScimDeps, tenantId: string, query: ListQuery) {
+export async function listGroups(deps: ScimDeps, tenantId: string, query: ListQuery, unknownAttributes: 'error' | 'absent' = 'error') {
   const ast = query.filter !== undefined ? parseFilter(query.filter) : undefined;
-  const ctx = { knex: deps.db.knex, dialect: deps.db.dialect, resource: 'Group' as const };
+  const ctx = { knex: deps.db.knex, dialect: deps.db.dialect, resource: 'Group' as const, unknownAttributes };
   return deps.store.listGroups(tenantId, {
     where: ast ? (qb) => applyFilter(qb, ast, ctx) : undefined,
     orderBy: query.sortBy ? { ...sortExpression('Group', query.sortBy, ctx), desc: query.descending } : undefined,

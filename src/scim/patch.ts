@@ -60,6 +60,14 @@ export function applyPatch(resource: Record<string, unknown>, ops: PatchOperatio
         }
       }
     } else {
+      const ext = child(definition, op.path);
+      if (ext && isSchemaDef(ext)) {
+        // a path naming a whole extension: "urn:…:enterprise:2.0:User"
+        if (op.op === 'remove') delete doc[ext.id];
+        else if (!isPlainObject(op.value)) throw Errors.invalidValue(`The value for "${op.path}" must be an object`);
+        else for (const [k, v] of Object.entries(op.value)) applyAt(doc, definition, pathOf(`${ext.id}:${k}`), op.op, v);
+        continue;
+      }
       applyAt(doc, definition, pathOf(op.path), op.op, op.value);
     }
   }

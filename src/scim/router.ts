@@ -6,7 +6,7 @@ import type { Tenancy } from '../tenancy/tokens';
 import { bearerAuth } from './auth';
 import { baseUrlOf, principalOf, type ScimDeps } from './context';
 import { Errors, scimErrorHandler } from './errors';
-import { FilterError } from './filter';
+import { assertKnownByAny, parseFilter } from './filter';
 import { groupsRouter, listGroups, renderGroups } from './groups';
 import { listQueryFromSearch } from './list';
 import { parseProjection } from './projection';
@@ -79,29 +79,20 @@ async function searchAll(deps: ScimDeps, req: express.Request) {
   const { tenantId } = principalOf(req);
   const query = listQueryFromSearch(req.body, deps.limits);
   const base = baseUrlOf(req);
-  // A filter may name attributes of only one resource type: that type answers, the other has no match.
-  const settle = async <T>(run: () => Promise<T>): Promise<T | FilterError> => {
-    try {
-      return await run();
-    } catch (err) {
-      if (err instanceof FilterError) return err;
-      throw err;
-    }
-  };
-  const users = await settle(() => listUsers(deps, tenantId, query));
-  const usersTotal = users instanceof FilterError ? 0 : (users.total ?? 0);
-  const userItems = users instanceof FilterError ? [] : users.items;
-  const groupsQuery = { ...query, startIndex: Math.max(0, query.startIndex - 1 - usersTotal) + 1, count: Math.max(0, query.count - userItems.length) };
-  const groups = await settle(() => listGroups(deps, tenantId, groupsQuery));
-  if (users instanceof FilterError && groups instanceof FilterError) throw users;
-  const groupItems = groups instanceof FilterError ? [] : groups.items;
+  // An attribute only one resource type has is unassigned on the other (so `displayName eq "x" or
+  // userName eq "y"` finds groups and users); an attribute neither type knows is still a 400.
+  if (query.filter !== undefined) assertKnownByAny(parseFilter(query.filter), ['User', 'Group']);
+  const users = await listUsers(deps, tenantId, query, 'absent');
+  const usersTotal = users.total ?? 0;
+  const groupsQuery = { ...query, startIndex: Math.max(0, query.startIndex - 1 - usersTotal) + 1, count: Math.max(0, query.count - users.items.length) };
+  const groups = await listGroups(deps, tenantId, groupsQuery, 'absent');
   const resources = [
-    ...(await renderUsers(deps, tenantId, userItems, base, parseProjection(userDefinition(), query.attributes, query.excludedAttributes))),
-    ...(await renderGroups(deps, tenantId, groupItems, base, parseProjection(groupDefinition(), query.attributes, query.excludedAttributes))),
+    ...(await renderUsers(deps, tenantId, users.items, base, parseProjection(userDefinition(), query.attributes, query.excludedAttributes))),
+    ...(await renderGroups(deps, tenantId, groups.items, base, parseProjection(groupDefinition(), query.attributes, query.excludedAttributes))),
   ];
   return {
     schemas: [LIST_RESPONSE_SCHEMA],
-    totalResults: usersTotal + (groups instanceof FilterError ? 0 : (groups.total ?? 0)),
+    totalResults: usersTotal + (groups.total ?? 0),
     startIndex: query.startIndex,
     itemsPerPage: resources.length,
     Resources: resources,

@@ -101,9 +101,9 @@ export async function renderUsers(deps: ScimDeps, tenantId: string, users: UserR
 }
 
 /** Runs a list query in SQL: the filter and sort become SQL, the page is OFFSET/LIMIT on a stable order. */
-export async function listUsers(deps: ScimDeps, tenantId: string, query: ListQuery) {
+export async function listUsers(deps: ScimDeps, tenantId: string, query: ListQuery, unknownAttributes: 'error' | 'absent' = 'error') {
   const ast = query.filter !== undefined ? parseFilter(query.filter) : undefined;
-  const ctx = { knex: deps.db.knex, dialect: deps.db.dialect, resource: 'User' as const };
+  const ctx = { knex: deps.db.knex, dialect: deps.db.dialect, resource: 'User' as const, unknownAttributes };
   return deps.store.listUsers(tenantId, {
     where: ast ? (qb) => applyFilter(qb, ast, ctx) : undefined,
     orderBy: query.sortBy ? { ...sortExpression('User', query.sortBy, ctx), desc: query.descending } : undefined,

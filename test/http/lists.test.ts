@@ -94,5 +94,8 @@ describe('SCIM lists: paging, sorting, attributes', () => {
     expect(res.body.totalResults).toBe(2);
     expect(res.body.Resources.map((r: { id: string; meta: { resourceType: string } }) => r.meta.resourceType).sort()).toEqual(['Group', 'User']);
     expect(res.body.Resources.map((r: { id: string }) => r.id)).toContain(group.body.id);
+    const unknown = await scim.post('/.search', { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], filter: 'shoeSize eq 42' });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.scimType).toBe('invalidFilter');
   });
 });

@@ -1,0 +1,206 @@
+/**
+ * npm run bench [-- --quick]
+ *
+ * Starts Roster as a separate process on a fresh SQLite file (and on PostgreSQL too when DATABASE_URL
+ * names one), loads users and groups through the SCIM API, and drives it over HTTP with autocannon from
+ * this process. Prints one table and writes bench-results/latest.json. Figures are relative to a floor
+ * measured in the same run: a bare express app answering a fixed JSON body.
+ */
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { freePort, roster, startServer, tempSqliteUrl, type RunningServer } from '../support/server';
+
+const quick = process.argv.includes('--quick');
+const BIG = quick ? 20_000 : 100_000;
+const SMALL = 100;
+const DURATION = quick ? 3 : 8;
+
+interface Row {
+  engine: string;
+  scenario: string;
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+  note?: string;
+}
+
+interface Measured {
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+  mean: number;
+  non2xx: number;
+}
+
+async function measure(url: string, opts: Partial<autocannon.Options>): Promise<Measured> {
+  const result = await autocannon({ url, connections: 8, duration: DURATION, ...opts });
+  return {
+    reqPerSec: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    mean: result.latency.average,
+    non2xx: result.non2xx + result.errors,
+  };
+}
+
+/** Sends many requests with bounded concurrency; fails on any non-2xx. */
+async function pool<T>(items: T[], concurrency: number, send: (item: T) => Promise<Response>): Promise<Response[]> {
+  const out: Response[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        const res = await send(items[i]!);
+        if (!res.ok) throw new Error(`${res.status} ${await res.text()}`);
+        out[i] = res;
+      }
+    }),
+  );
+  return out;
+}
+
+async function floor(): Promise<Measured> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      '-e',
+      `const e=require('express');const a=e();const body={schemas:['urn:ietf:params:scim:schemas:core:2.0:User'],id:'x',userName:'floor@example.com',active:true};a.get('/u',(q,r)=>r.json(body));a.listen(${port},'127.0.0.1',()=>console.log('up'))`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'], cwd: path.resolve(__dirname, '../../..') },
+  );
+  await new Promise((r) => child.stdout!.once('data', r));
+  try {
+    return await measure(`http://127.0.0.1:${port}/u`, {});
+  } finally {
+    child.kill();
+  }
+}
+
+async function benchEngine(engine: string, databaseUrl: string, rows: Row[], floorRps: number): Promise<void> {
+  const tenant = `bench-${crypto.randomBytes(4).toString('hex')}`;
+  const token = (await roster(['token', 'create', '--tenant', tenant, '--scope', 'scim'], { DATABASE_URL: databaseUrl })).trim();
+  const server: RunningServer = await startServer({ DATABASE_URL: databaseUrl });
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' };
+  const api = `${server.url}/scim/v2`;
+  let peakRss = 0;
+  const rssTimer = setInterval(() => {
+    try {
+      const status = fs.readFileSync(`/proc/${server.process.pid}/status`, 'utf8');
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      peakRss = Math.max(peakRss, kb * 1024);
+    } catch {
+      // process gone
+    }
+  }, 200);
+  try {
+    process.stdout.write(`[${engine}] loading ${BIG} users through POST /Users…\n`);
+    const t0 = Date.now();
+    const created = await pool(
+      Array.from({ length: BIG }, (_, i) => i),
+      16,
+      (i) =>
+        fetch(`${api}/Users`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({
+            schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+            userName: `user${i}@example.com`,
+            name: { givenName: `Given${i}`, familyName: `Family${i}` },
+            emails: [{ type: 'work', value: `user${i}@example.com`, primary: true }],
+            active: true,
+          }),
+        }),
+    );
+    const ids = await Promise.all(created.map(async (r) => ((await r.json()) as { id: string }).id));
+    const loadSeconds = (Date.now() - t0) / 1000;
+    rows.push({ engine, scenario: `load: POST /Users ×${BIG} (16 concurrent)`, reqPerSec: BIG / loadSeconds, p50: NaN, p99: NaN, note: `${loadSeconds.toFixed(1)} s` });
+
+    const group = async (name: string, members: string[]) => {
+      const res = await fetch(`${api}/Groups`, { method: 'POST', headers, body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: name, members: members.map((value) => ({ value })) }) });
+      if (res.status !== 201) throw new Error(`group create: ${res.status} ${await res.text()}`);
+      return ((await res.json()) as { id: string }).id;
+    };
+    const tg = Date.now();
+    const bigGroup = await group('big', ids.slice(0, BIG - 1));
+    rows.push({ engine, scenario: `POST /Groups with ${BIG - 1} members (one request)`, reqPerSec: NaN, p50: NaN, p99: NaN, note: `${Date.now() - tg} ms` });
+    const smallGroup = await group('small', ids.slice(0, SMALL - 1));
+    const newcomer = ids[BIG - 1]!;
+
+    // A real change each time: add the newcomer, then remove them, alternately.
+    const patchScenario = async (groupId: string, size: number) => {
+      const add = JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'add', path: 'members', value: [{ value: newcomer }] }] });
+      const remove = JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'remove', path: `members[value eq "${newcomer}"]` }] });
+      const r = await measure(`${api}/Groups/${groupId}`, {
+        connections: 1,
+        requests: [
+          { method: 'PATCH', headers, body: add },
+          { method: 'PATCH', headers, body: remove },
+        ],
+      });
+      rows.push({ engine, scenario: `PATCH one member, group of ${size}`, ...r, note: r.non2xx ? `${r.non2xx} non-2xx` : undefined });
+      return r;
+    };
+    const small = await patchScenario(smallGroup, SMALL);
+    const big = await patchScenario(bigGroup, BIG);
+    rows.push({
+      engine,
+      scenario: `  mean latency, ${BIG} vs ${SMALL} members`,
+      reqPerSec: NaN,
+      p50: NaN,
+      p99: NaN,
+      note: `ratio ${(big.mean / small.mean).toFixed(2)} (${big.mean.toFixed(2)} ms / ${small.mean.toFixed(2)} ms; 1.00 = cost does not grow with the group)`,
+    });
+
+    const someId = ids[Math.floor(BIG / 2)]!;
+    const byId = await measure(`${api}/Users/${someId}`, { headers });
+    rows.push({ engine, scenario: 'GET /Users/{id}', ...byId, note: `${(byId.reqPerSec / floorRps).toFixed(2)} × express floor` });
+    const byName = await measure(`${api}/Users?filter=${encodeURIComponent(`userName eq "USER${Math.floor(BIG / 3)}@EXAMPLE.COM"`)}`, { headers });
+    rows.push({ engine, scenario: `GET /Users?filter=userName eq (${BIG} users)`, ...byName, note: `${(byName.reqPerSec / byId.reqPerSec).toFixed(2)} × GET by id` });
+    const byEmail = await measure(`${api}/Users?filter=${encodeURIComponent(`emails[type eq "work"].value eq "user${Math.floor(BIG / 4)}@example.com"`)}`, { headers });
+    rows.push({ engine, scenario: 'GET /Users?filter=emails[type eq "work"].value eq', ...byEmail, note: `${(byEmail.reqPerSec / byId.reqPerSec).toFixed(2)} × GET by id` });
+    const deep = await measure(`${api}/Users?startIndex=${BIG - 200}&count=100`, { headers });
+    rows.push({ engine, scenario: `GET /Users page of 100 at startIndex ${BIG - 200}`, ...deep });
+    const listGroups = await measure(`${api}/Groups?excludedAttributes=members`, { headers });
+    rows.push({ engine, scenario: 'GET /Groups?excludedAttributes=members', ...listGroups });
+    rows.push({ engine, scenario: 'peak server RSS', reqPerSec: NaN, p50: NaN, p99: NaN, note: `${(peakRss / 1024 / 1024).toFixed(0)} MB` });
+  } finally {
+    clearInterval(rssTimer);
+    await server.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const rows: Row[] = [];
+  process.stdout.write(`Roster benchmark${quick ? ' (quick)' : ''}: ${BIG} users, ${DURATION} s per scenario\n`);
+  const f = await floor();
+  rows.push({ engine: '-', scenario: 'floor: bare express GET fixed JSON', ...f });
+  const sqlite = tempSqliteUrl('roster-bench-');
+  try {
+    await benchEngine('sqlite', sqlite.url, rows, f.reqPerSec);
+  } finally {
+    fs.rmSync(sqlite.dir, { recursive: true, force: true });
+  }
+  if (process.env.DATABASE_URL?.startsWith('postgres')) await benchEngine('postgres', process.env.DATABASE_URL, rows, f.reqPerSec);
+
+  const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '');
+  const table = [
+    ['engine', 'scenario', 'req/s', 'p50 ms', 'p99 ms', 'note'],
+    ...rows.map((r) => [r.engine, r.scenario, fmt(r.reqPerSec, 0), fmt(r.p50, 2), fmt(r.p99, 2), r.note ?? '']),
+  ];
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+  process.stdout.write(`\n${table.map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n')}\n`);
+  const outDir = path.resolve(__dirname, '../../../bench-results');
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.writeFileSync(path.join(outDir, 'latest.json'), JSON.stringify({ at: new Date().toISOString(), quick, size: BIG, rows }, null, 2));
+  process.stdout.write(`\nwritten: bench-results/latest.json\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
