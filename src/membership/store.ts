@@ -18,13 +18,11 @@ export interface ListOptions {
   orderBy?: { expr: string; bindings?: unknown[]; desc?: boolean };
   offset: number;
   limit: number;
-  /** Skip counting the total (count is then undefined). */
-  skipCount?: boolean;
 }
 
 export interface ListResult<T> {
   items: T[];
-  total: number | undefined;
+  total: number;
 }
 
 /**
@@ -48,19 +46,8 @@ export class MembershipStore {
     return row && userFromRow(row);
   }
 
-  async listUsers(tenantId: string, opts: ListOptions): Promise<ListResult<UserRecord>> {
-    const base = () => {
-      const qb = this.knex('users').where('users.tenant_id', tenantId);
-      if (opts.where) qb.where(opts.where);
-      return qb;
-    };
-    const rowsQuery = base().select('users.*').offset(opts.offset).limit(opts.limit);
-    applyOrder(rowsQuery, 'users', opts.orderBy);
-    const [rows, total] = await Promise.all([
-      opts.limit > 0 ? (rowsQuery as unknown as Promise<UserRow[]>) : Promise.resolve([] as UserRow[]),
-      opts.skipCount ? undefined : countOf(base()),
-    ]);
-    return { items: rows.map(userFromRow), total };
+  listUsers(tenantId: string, opts: ListOptions): Promise<ListResult<UserRecord>> {
+    return this.page('users', userFromRow, tenantId, opts);
   }
 
   async createUser(tenantId: string, profile: UserProfile, opts: WriteOptions): Promise<UserRecord> {
@@ -165,19 +152,8 @@ export class MembershipStore {
     return row && groupFromRow(row);
   }
 
-  async listGroups(tenantId: string, opts: ListOptions): Promise<ListResult<GroupRecord>> {
-    const base = () => {
-      const qb = this.knex('groups').where('groups.tenant_id', tenantId);
-      if (opts.where) qb.where(opts.where);
-      return qb;
-    };
-    const rowsQuery = base().select('groups.*').offset(opts.offset).limit(opts.limit);
-    applyOrder(rowsQuery, 'groups', opts.orderBy);
-    const [rows, total] = await Promise.all([
-      opts.limit > 0 ? (rowsQuery as unknown as Promise<GroupRow[]>) : Promise.resolve([] as GroupRow[]),
-      opts.skipCount ? undefined : countOf(base()),
-    ]);
-    return { items: rows.map(groupFromRow), total };
+  listGroups(tenantId: string, opts: ListOptions): Promise<ListResult<GroupRecord>> {
+    return this.page('groups', groupFromRow, tenantId, opts);
   }
 
   /** Members of the given groups, each list ordered by userName. */
@@ -307,6 +283,22 @@ export class MembershipStore {
 
   // ---------- internals ----------
 
+  /** One page of a tenant's users or groups, and the total that match, in two indexed queries. */
+  private async page<Row, Rec>(table: 'users' | 'groups', fromRow: (r: Row) => Rec, tenantId: string, opts: ListOptions): Promise<ListResult<Rec>> {
+    const matching = () => {
+      const qb = this.knex(table).where(`${table}.tenant_id`, tenantId);
+      if (opts.where) qb.where(opts.where);
+      return qb;
+    };
+    const rowsQuery = matching().select(`${table}.*`).offset(opts.offset).limit(opts.limit);
+    applyOrder(rowsQuery, table, opts.orderBy);
+    const [rows, total] = await Promise.all([
+      opts.limit > 0 ? (rowsQuery as unknown as Promise<Row[]>) : Promise.resolve([] as Row[]),
+      countOf(matching()),
+    ]);
+    return { items: rows.map(fromRow), total };
+  }
+
   private async lockUser(tx: Knex.Transaction, tenantId: string, id: string): Promise<UserRecord> {
     const q = tx<UserRow>('users').where({ tenant_id: tenantId, id }).first();
     if (this.db.dialect === 'postgres') q.forUpdate();
@@ -396,7 +388,11 @@ async function countOf(qb: Knex.QueryBuilder): Promise<number> {
 
 function applyOrder(qb: Knex.QueryBuilder, table: string, order: ListOptions['orderBy']): void {
   const dir = order?.desc ? 'desc' : 'asc';
-  if (order) qb.orderByRaw(`${order.expr} ${dir}`, (order.bindings ?? []) as Knex.RawBinding[]);
+  if (order) {
+    // Resources without the sort attribute come last in either direction, on both engines.
+    const bindings = (order.bindings ?? []) as Knex.RawBinding[];
+    qb.orderByRaw(`(${order.expr}) is null, ${order.expr} ${dir}`, [...bindings, ...bindings]);
+  }
   // A stable order whatever the sort key: creation, then id.
   qb.orderBy(`${table}.created_at`, dir).orderBy(`${table}.id`, dir);
 }

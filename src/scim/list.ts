@@ -1,6 +1,8 @@
 import type { Request } from 'express';
+import type { SchemaDef } from './definitions';
 import { Errors } from './errors';
 import { isPlainObject } from './normalise';
+import { parseProjection, type Projection } from './projection';
 import { SEARCH_REQUEST_SCHEMA } from './schemas';
 
 export interface ListQuery {
@@ -18,16 +20,31 @@ export interface PageLimits {
   maxPageSize: number;
 }
 
-/** Query parameters of a GET list, read case-insensitively (clients differ on `startindex` vs `startIndex`). */
-export function listQueryFromRequest(req: Request, limits: PageLimits): ListQuery {
+/** A query parameter by name, in any letter case (clients differ on `startindex` vs `startIndex`). */
+function queryParam(req: Request): (name: string) => string | undefined {
   const q: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(req.query)) q[k.toLowerCase()] = v;
-  const one = (name: string): string | undefined => {
+  return (name) => {
     const v = q[name.toLowerCase()];
     if (v === undefined) return undefined;
     if (typeof v !== 'string') throw Errors.invalidValue(`Query parameter "${name}" must be given once`);
     return v;
   };
+}
+
+/** `attributes` / `excludedAttributes` of a request on one resource. */
+export function projectionOf(req: Request, definition: SchemaDef): Projection {
+  const one = queryParam(req);
+  return parseProjection(definition, one('attributes'), one('excludedAttributes'));
+}
+
+/** Whether a write asked for the resource back (RFC 7644 §3.9: attributes apply to PATCH too). */
+export const wantsBody = (req: Request): boolean =>
+  Object.keys(req.query).some((k) => k.toLowerCase() === 'attributes' || k.toLowerCase() === 'excludedattributes');
+
+/** Query parameters of a GET list. */
+export function listQueryFromRequest(req: Request, limits: PageLimits): ListQuery {
+  const one = queryParam(req);
   return listQuery(
     {
       filter: one('filter'),

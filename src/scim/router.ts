@@ -7,11 +7,12 @@ import { bearerAuth } from './auth';
 import { baseUrlOf, principalOf, type ScimDeps } from './context';
 import { Errors, scimErrorHandler } from './errors';
 import { assertKnownByAny, parseFilter } from './filter';
-import { groupsRouter, listGroups, renderGroups } from './groups';
+import { groupsRouter } from './groups';
+import { GROUPS, USERS, renderMany, runList } from './kinds';
 import { listQueryFromSearch } from './list';
 import { parseProjection } from './projection';
 import { LIST_RESPONSE_SCHEMA, declareScimSchemas, groupDefinition, userDefinition } from './schemas';
-import { listUsers, renderUsers, usersRouter } from './users';
+import { usersRouter } from './users';
 
 export interface ScimRouterDeps extends ScimDeps {
   tenancy: Tenancy;
@@ -82,17 +83,16 @@ async function searchAll(deps: ScimDeps, req: express.Request) {
   // An attribute only one resource type has is unassigned on the other (so `displayName eq "x" or
   // userName eq "y"` finds groups and users); an attribute neither type knows is still a 400.
   if (query.filter !== undefined) assertKnownByAny(parseFilter(query.filter), ['User', 'Group']);
-  const users = await listUsers(deps, tenantId, query, 'absent');
-  const usersTotal = users.total ?? 0;
-  const groupsQuery = { ...query, startIndex: Math.max(0, query.startIndex - 1 - usersTotal) + 1, count: Math.max(0, query.count - users.items.length) };
-  const groups = await listGroups(deps, tenantId, groupsQuery, 'absent');
+  const users = await runList(deps, USERS, tenantId, query, 'absent');
+  const groupsQuery = { ...query, startIndex: Math.max(0, query.startIndex - 1 - users.total) + 1, count: Math.max(0, query.count - users.items.length) };
+  const groups = await runList(deps, GROUPS, tenantId, groupsQuery, 'absent');
   const resources = [
-    ...(await renderUsers(deps, tenantId, users.items, base, parseProjection(userDefinition(), query.attributes, query.excludedAttributes))),
-    ...(await renderGroups(deps, tenantId, groups.items, base, parseProjection(groupDefinition(), query.attributes, query.excludedAttributes))),
+    ...(await renderMany(deps, USERS, tenantId, users.items, base, parseProjection(userDefinition(), query.attributes, query.excludedAttributes))),
+    ...(await renderMany(deps, GROUPS, tenantId, groups.items, base, parseProjection(groupDefinition(), query.attributes, query.excludedAttributes))),
   ];
   return {
     schemas: [LIST_RESPONSE_SCHEMA],
-    totalResults: usersTotal + (groups.total ?? 0),
+    totalResults: users.total + groups.total,
     startIndex: query.startIndex,
     itemsPerPage: resources.length,
     Resources: resources,
