@@ -50,7 +50,9 @@ export async function up(knex: Knex): Promise<void> {
     t.string('value_lc', 300).notNullable();
     t.string('type', 50);
     t.boolean('primary').notNullable().defaultTo(false);
-    t.index(['tenant_id', 'value_lc']);
+    // Filters find users by email through this index (`id in (select user_id … where value_lc = ?)`);
+    // the tenant is scoped on users.
+    t.index(['value_lc']);
     t.index(['user_id']);
   });
 

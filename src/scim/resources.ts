@@ -9,22 +9,25 @@ const SERVER_OWNED = ['schemas', 'id', 'meta', 'groups', 'members', 'password'];
 
 export const etagOf = (version: number): string => `W/"${version}"`;
 
-/** Validates a User body with scimmy (after the IdP-quirk normaliser) and returns what the store keeps. */
-export function userProfileFromScim(body: unknown): UserProfile {
-  if (!isPlainObject(body)) throw Errors.invalidSyntax('The request body must be a JSON object');
-  const normalised = normaliseObject(body, userDefinition());
-  let coerced: Record<string, unknown>;
+/** scimmy's validation of an inbound body: types, required attributes, canonical names; unknown attributes dropped. */
+function validate(schema: typeof SCIMMY.Schemas.User | typeof SCIMMY.Schemas.Group, body: Record<string, unknown>): Record<string, unknown> {
   try {
-    coerced = JSON.parse(JSON.stringify(new SCIMMY.Schemas.User(normalised, 'in'))) as Record<string, unknown>;
+    return JSON.parse(JSON.stringify(new schema(body, 'in'))) as Record<string, unknown>;
   } catch (err) {
     throw Errors.invalidValue((err as Error).message);
   }
+}
+
+/** Validates a User body with scimmy (after the IdP-quirk normaliser) and returns what the store keeps. */
+export function userProfileFromScim(body: unknown): UserProfile {
+  if (!isPlainObject(body)) throw Errors.invalidSyntax('The request body must be a JSON object');
+  const coerced = validate(SCIMMY.Schemas.User, normaliseObject(body, userDefinition()));
   const userName = coerced.userName;
   if (typeof userName !== 'string' || !userName.trim()) throw Errors.invalidValue('userName is required and must be a non-empty string');
   const attributes: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(coerced)) if (!SERVER_OWNED.includes(k)) attributes[k] = v;
   const ext = isPlainObject(attributes[ENTERPRISE_USER_SCHEMA]) ? (attributes[ENTERPRISE_USER_SCHEMA] as Record<string, unknown>) : {};
-  if (isPlainObject(ext) && !Object.keys(ext).length) delete attributes[ENTERPRISE_USER_SCHEMA];
+  if (!Object.keys(ext).length) delete attributes[ENTERPRISE_USER_SCHEMA];
   const emails = Array.isArray(coerced.emails)
     ? (coerced.emails as Record<string, unknown>[])
         .filter((e) => typeof e.value === 'string' && e.value)
@@ -80,12 +83,7 @@ export interface GroupInput {
 export function groupFromScim(body: unknown): GroupInput {
   if (!isPlainObject(body)) throw Errors.invalidSyntax('The request body must be a JSON object');
   const { members, ...rest } = normaliseObject(body, groupDefinition());
-  let coerced: Record<string, unknown>;
-  try {
-    coerced = JSON.parse(JSON.stringify(new SCIMMY.Schemas.Group(rest, 'in'))) as Record<string, unknown>;
-  } catch (err) {
-    throw Errors.invalidValue((err as Error).message);
-  }
+  const coerced = validate(SCIMMY.Schemas.Group, rest);
   const displayName = coerced.displayName;
   if (typeof displayName !== 'string' || !displayName.trim()) throw Errors.invalidValue('displayName is required and must be a non-empty string');
   const attributes: Record<string, unknown> = {};
