@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { createApp } from './app';
 import { ConfigError, loadConfig, type Config } from './config';
-import { migrateLatest, openDb, type Db } from './db/knex';
+import { keepStatisticsCurrent, migrateLatest, openDb, type Db } from './db/knex';
 import { createLogger } from './log';
 import { MembershipStore } from './membership/store';
 import { SCOPES, Tenancy, type Scope } from './tenancy/tokens';
@@ -63,6 +63,7 @@ async function serve(config: Config): Promise<void> {
   const db = openDb(config.databaseUrl);
   const applied = await migrateLatest(db);
   if (applied.length) log.info({ applied }, 'migrations applied');
+  const stopMaintenance = await keepStatisticsCurrent(db);
   const tenancy = new Tenancy(db);
   await bootstrap(tenancy);
   const store = new MembershipStore(db);
@@ -75,6 +76,7 @@ async function serve(config: Config): Promise<void> {
   server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout
   const stop = (signal: string) => {
     log.info({ signal }, 'shutting down');
+    stopMaintenance();
     server.close(() => {
       void db.close().then(() => process.exit(0));
     });

@@ -47,6 +47,8 @@ export function openDb(url: string, options: { searchPath?: string; poolMax?: nu
           conn.pragma('synchronous = NORMAL');
           conn.pragma('foreign_keys = ON');
           conn.pragma('busy_timeout = 5000');
+          // ANALYZE reads at most this many index rows per index: planner statistics in milliseconds
+          conn.pragma('analysis_limit = 1000');
           done(null, conn);
         },
       },
@@ -64,4 +66,19 @@ export async function migrateLatest(db: Db): Promise<string[]> {
 export async function pendingMigrations(db: Db): Promise<string[]> {
   const [, pending] = (await db.knex.migrate.list({ migrationSource })) as [unknown[], { file: string }[]];
   return pending.map((m) => m.file);
+}
+
+/**
+ * Keeps SQLite's planner statistics current (PostgreSQL's autovacuum does this by itself). Without
+ * them SQLite cannot tell that user_emails.value_lc is more selective than users.tenant_id, and an
+ * email filter scans the tenant. `PRAGMA optimize` re-analyzes only tables that changed a lot, with
+ * analysis_limit bounding the cost, so running it every minute is cheap.
+ */
+export async function keepStatisticsCurrent(db: Db, everyMs = 60_000): Promise<() => void> {
+  if (db.dialect !== 'sqlite') return () => undefined;
+  const run = () => db.knex.raw('PRAGMA optimize').catch(() => undefined);
+  await run();
+  const timer = setInterval(() => void run(), everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

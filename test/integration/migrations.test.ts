@@ -1,5 +1,5 @@
 import { migrationSource } from '../../migrations';
-import { pendingMigrations } from '../../src/db/knex';
+import { keepStatisticsCurrent, pendingMigrations } from '../../src/db/knex';
 import { createTestDb } from '../helpers/db';
 
 describe('migrations', () => {
@@ -12,6 +12,28 @@ describe('migrations', () => {
       }
       await db.knex.migrate.rollback({ migrationSource }, true);
       expect(await db.knex.schema.hasTable('users')).toBe(false);
+    } finally {
+      await db.drop();
+    }
+  });
+});
+
+describe('planner statistics', () => {
+  it('are gathered on SQLite once a table has grown, so the planner can pick the selective index', async () => {
+    const db = await createTestDb();
+    try {
+      if (db.dialect !== 'sqlite') return void expect(await keepStatisticsCurrent(db)).toBeInstanceOf(Function);
+      const at = new Date().toISOString();
+      await db.knex('tenants').insert({ id: 't', name: 't', created_at: at });
+      for (let i = 0; i < 2000; i += 400) {
+        await db.knex('users').insert(
+          Array.from({ length: 400 }, (_, j) => ({ id: `u${i + j}`, tenant_id: 't', user_name: `u${i + j}`, user_name_lc: `u${i + j}`, data: '{}', created_at: at, updated_at: at })),
+        );
+      }
+      const stop = await keepStatisticsCurrent(db, 3_600_000);
+      stop();
+      const stats = (await db.knex('sqlite_stat1').where({ tbl: 'users' })) as { idx: string }[];
+      expect(stats.map((s) => s.idx)).toContain('users_tenant_id_created_at_id_index');
     } finally {
       await db.drop();
     }
