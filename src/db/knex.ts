@@ -17,13 +17,22 @@ export interface Db {
 }
 
 /** The store named by a URL: `sqlite:PATH` (or `sqlite::memory:`) or `postgres://…`. */
-export function openDb(url: string, options: { searchPath?: string; poolMax?: number } = {}): Db {
+export interface DbOptions {
+  searchPath?: string;
+  poolMax?: number;
+  /** How long a request waits for a connection before it is refused with 503 (SQLite has one). */
+  acquireTimeoutMs?: number;
+}
+
+export function openDb(url: string, options: DbOptions = {}): Db {
+  const acquireConnectionTimeout = options.acquireTimeoutMs ?? 20_000;
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     const knex = knexFactory({
       client: 'pg',
       connection: url,
       searchPath: options.searchPath ? [options.searchPath] : undefined,
       pool: { min: 0, max: options.poolMax ?? 10 },
+      acquireConnectionTimeout,
     });
     return { knex, dialect: 'postgres', close: () => knex.destroy() };
   }
@@ -34,6 +43,7 @@ export function openDb(url: string, options: { searchPath?: string; poolMax?: nu
       client: 'better-sqlite3',
       connection: { filename },
       useNullAsDefault: true,
+      acquireConnectionTimeout,
       // One connection: better-sqlite3 is synchronous, and SQLite has one writer anyway. Transactions
       // queue on the pool instead of failing with SQLITE_BUSY.
       pool: {

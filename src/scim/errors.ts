@@ -22,6 +22,8 @@ export class ScimError extends Error {
     readonly status: number,
     readonly scimType: ScimType | undefined,
     readonly detail: string,
+    /** Seconds, sent as Retry-After (whole seconds, as Okta expects). */
+    readonly retryAfter?: number,
   ) {
     super(detail);
     this.name = 'ScimError';
@@ -43,11 +45,13 @@ export const Errors = {
   mutability: (detail: string) => new ScimError(400, 'mutability', detail),
   tooLarge: (limit: string) => new ScimError(413, undefined, `The request body is larger than the limit of ${limit}`),
   notImplemented: (what: string) => new ScimError(501, undefined, `${what} is not implemented`),
+  busy: () => new ScimError(503, undefined, 'Roster is busy with other changes; retry after the time in Retry-After', 5),
   internal: (requestId: string) =>
     new ScimError(500, undefined, `Internal server error; the operator can find it in the server log under request id ${requestId}`),
 };
 
 export function renderScimError(res: Response, err: ScimError): void {
+  if (err.retryAfter !== undefined) res.setHeader('Retry-After', String(Math.ceil(err.retryAfter)));
   res
     .status(err.status)
     .type('application/scim+json')
@@ -76,6 +80,8 @@ export function toScimError(err: unknown, requestId: string): ScimError {
     const e = err as unknown as { status: number; scimType?: string; message: string };
     return new ScimError(e.status, (e.scimType ?? undefined) as ScimType | undefined, e.message);
   }
+  // No database connection came free in time (SQLite has one writer): refuse cleanly rather than hang.
+  if ((err as Error).name === 'KnexTimeoutError') return Errors.busy();
   // body-parser's errors carry `type` and `status`
   const e = err as { type?: string; status?: number; limit?: number };
   if (e.type === 'entity.parse.failed') return Errors.invalidSyntax('The request body is not valid JSON');

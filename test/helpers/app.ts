@@ -30,8 +30,11 @@ export interface ScimClient {
 }
 
 /** The real app on a real database (SQLite file, or PostgreSQL when DATABASE_URL is set). */
-export async function createTestApp(config: Partial<{ maxBodyBytes: number; maxPageSize: number; defaultPageSize: number }> = {}): Promise<TestApp> {
-  const db = await createTestDb();
+export async function createTestApp(
+  config: Partial<{ maxBodyBytes: number; maxPageSize: number; defaultPageSize: number }> = {},
+  dbOptions: Parameters<typeof createTestDb>[0] = {},
+): Promise<TestApp> {
+  const db = await createTestDb(dbOptions);
   const store = new MembershipStore(db);
   const tenancy = new Tenancy(db);
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });

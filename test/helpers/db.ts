@@ -2,20 +2,20 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { migrateLatest, openDb, type Db } from '../../src/db/knex';
+import { migrateLatest, openDb, type Db, type DbOptions } from '../../src/db/knex';
 
 /**
  * A real, migrated database for one test file: a fresh SQLite file in the temp folder, or, when
  * DATABASE_URL names PostgreSQL, a fresh schema in that database (so parallel test files never meet).
  */
-export async function createTestDb(): Promise<Db & { url: string; searchPath?: string; drop(): Promise<void> }> {
+export async function createTestDb(options: Pick<DbOptions, 'acquireTimeoutMs'> = {}): Promise<Db & { url: string; searchPath?: string; drop(): Promise<void> }> {
   const url = process.env.DATABASE_URL;
   if (url && /^postgres(ql)?:\/\//.test(url)) {
     const schema = `t_${crypto.randomBytes(6).toString('hex')}`;
     const admin = openDb(url, { poolMax: 1 });
     await admin.knex.raw(`create schema ${schema}`);
     await admin.close();
-    const db = openDb(url, { searchPath: schema });
+    const db = openDb(url, { ...options, searchPath: schema });
     await migrateLatest(db);
     return {
       ...db,
@@ -31,7 +31,7 @@ export async function createTestDb(): Promise<Db & { url: string; searchPath?: s
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'roster-test-'));
   const sqliteUrl = `sqlite:${path.join(dir, 'roster.db')}`;
-  const db = openDb(sqliteUrl);
+  const db = openDb(sqliteUrl, options);
   await migrateLatest(db);
   return {
     ...db,

@@ -40,3 +40,32 @@ describe('SCIM errors', () => {
     expect(res.status).toBe(401);
   });
 });
+
+describe('SCIM under a busy database', () => {
+  it('answers 503 with a whole-seconds Retry-After when no connection comes free in time, and applies nothing', async () => {
+    const t = await createTestApp({}, { acquireTimeoutMs: 300 });
+    try {
+      const scim = await t.scim();
+      const token = await t.token();
+      // Hold every connection of the pool (SQLite has one) in open transactions.
+      const poolSize = t.db.dialect === 'sqlite' ? 1 : 10;
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      const holders = Array.from({ length: poolSize }, () => t.db.knex.transaction(() => held));
+      await new Promise((r) => setTimeout(r, 50));
+      const res = await request(t.app)
+        .post('/scim/v2/Users')
+        .set('authorization', `Bearer ${token}`)
+        .send({ schemas: [USER], userName: 'queued' });
+      release();
+      await Promise.all(holders);
+      expect(res.status).toBe(503);
+      expect(res.headers['retry-after']).toMatch(/^\d+$/);
+      expect(res.body).toMatchObject({ schemas: [ERROR], status: '503' });
+      const list = await scim.get('/Users?filter=userName eq "queued"');
+      expect(list.body.totalResults).toBe(0);
+    } finally {
+      await t.close();
+    }
+  });
+});
