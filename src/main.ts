@@ -118,9 +118,9 @@ async function main(argv: string[]): Promise<void> {
     case 'serve':
       return serve(config);
     case 'migrate':
-      return withDb(config, async () => {
-        process.stdout.write('Migrations are up to date.\n');
-      }).then(() => undefined);
+      await withDb(config, () => Promise.resolve());
+      process.stdout.write('Migrations are up to date.\n');
+      return;
     case 'token':
       return withDb(config, async (db) => {
         const tenancy = new Tenancy(db);

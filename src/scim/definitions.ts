@@ -18,15 +18,15 @@ interface AttrInfo {
 /** Plain facts of an attribute, whatever scimmy's internal shape. */
 export function info(a: AttributeDef): AttrInfo {
   const c = (a as unknown as { config: Record<string, unknown> }).config ?? {};
-  const returned = c.returned === true ? 'default' : c.returned === false ? 'never' : String(c.returned ?? 'default');
-  const mutability = c.mutable === false ? 'readOnly' : c.mutable === true ? 'readWrite' : String(c.mutable ?? 'readWrite');
+  const returned = c.returned === true ? 'default' : c.returned === false ? 'never' : typeof c.returned === 'string' ? c.returned : 'default';
+  const mutability = c.mutable === false ? 'readOnly' : typeof c.mutable === 'string' ? c.mutable : 'readWrite';
   return {
     name: a.name,
     type: a.type,
     multiValued: c.multiValued === true,
     mutability,
     returned,
-    subAttributes: (a.subAttributes ?? []) as AttributeDef[],
+    subAttributes: (a.subAttributes ?? []),
   };
 }
 

@@ -67,7 +67,11 @@ export function runList<R extends { id: string }, X>(
   const ast = query.filter !== undefined ? parseFilter(query.filter) : undefined;
   const ctx = { dialect: deps.db.dialect, resource: kind.type, unknownAttributes };
   return kind.list(deps.store, tenantId, {
-    where: ast ? (qb) => applyFilter(qb, ast, ctx) : undefined,
+    where: ast
+      ? (qb) => {
+          applyFilter(qb, ast, ctx);
+        }
+      : undefined,
     orderBy: query.sortBy ? { ...sortExpression(kind.type, query.sortBy, ctx), desc: query.descending } : undefined,
     offset: query.startIndex - 1,
     limit: query.count,

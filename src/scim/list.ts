@@ -77,7 +77,7 @@ export function listQueryFromSearch(body: unknown, limits: PageLimits): ListQuer
     const v = body[name];
     if (v === undefined || v === null) return undefined;
     if (typeof v === 'string') return v;
-    if (Array.isArray(v) && v.every((s) => typeof s === 'string')) return v as string[];
+    if (Array.isArray(v) && v.every((s) => typeof s === 'string')) return v;
     throw Errors.invalidValue(`"${name}" must be a list of attribute names`);
   };
   return listQuery(

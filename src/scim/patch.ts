@@ -32,7 +32,7 @@ export function readPatchOps(body: unknown): PatchOperation[] {
       throw Errors.invalidPath(`Operation ${i + 1}: "path" must be a non-empty string`);
     }
     if (op !== 'remove' && !('value' in o)) throw Errors.invalidSyntax(`Operation ${i + 1}: "${op}" needs a "value"`);
-    return { op, path: o.path as string | undefined, value: o.value };
+    return { op, path: o.path, value: o.value };
   });
 }
 
@@ -109,7 +109,7 @@ function applyAt(doc: Record<string, unknown>, definition: SchemaDef, path: Patc
     } else {
       if (op === 'remove' && !isPlainObject(current)) return;
       const obj = isPlainObject(current) ? current : (container[a.name] = {});
-      setOrDelete(obj as Record<string, unknown>, subDef.name, value);
+      setOrDelete(obj, subDef.name, value);
     }
   } else if (op === 'remove') {
     delete container[a.name];
@@ -148,7 +148,7 @@ function applyFiltered(
   const value = subDef ? normaliseValue(rawValue, subDef) : normaliseValue(rawValue, def);
   const patchOf = (): Record<string, unknown> => {
     if (subDef) return { [subDef.name]: value };
-    const v = Array.isArray(value) ? value[0] : value;
+    const v: unknown = Array.isArray(value) ? (value as unknown[])[0] : value;
     if (!isPlainObject(v)) throw Errors.invalidValue(`The value for "${path.raw}" must be an object`);
     return v;
   };
@@ -164,7 +164,7 @@ function applyFiltered(
 }
 
 function ensureObject(doc: Record<string, unknown>, key: string, create: boolean): Record<string, unknown> | undefined {
-  if (isPlainObject(doc[key])) return doc[key] as Record<string, unknown>;
+  if (isPlainObject(doc[key])) return doc[key];
   if (!create) return undefined;
   const obj: Record<string, unknown> = {};
   doc[key] = obj;

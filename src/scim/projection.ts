@@ -112,7 +112,7 @@ function copy(from: Record<string, unknown>, to: Record<string, unknown>, r: Ref
     const prev = (target[r.name] as Record<string, unknown>[] | undefined) ?? value.map(() => ({}));
     target[r.name] = value.map((v, i) => (isPlainObject(v) && v[sub] !== undefined ? { ...prev[i], [sub]: v[sub] } : prev[i]));
   } else if (isPlainObject(value) && value[sub] !== undefined) {
-    target[r.name] = { ...((target[r.name] as Record<string, unknown>) ?? {}), [sub]: value[sub] };
+    target[r.name] = { ...((target[r.name]) ?? {}), [sub]: value[sub] };
   }
 }
 
@@ -131,7 +131,7 @@ function remove(out: Record<string, unknown>, r: Ref): void {
   }
   const sub = r.sub;
   const value = target[r.name];
-  if (Array.isArray(value)) target[r.name] = value.map((v) => (isPlainObject(v) ? omit(v, sub) : v));
+  if (Array.isArray(value)) target[r.name] = (value as unknown[]).map((v) => (isPlainObject(v) ? omit(v, sub) : v));
   else if (isPlainObject(value)) target[r.name] = omit(value, sub);
 }
 

@@ -26,7 +26,7 @@ export function userProfileFromScim(body: unknown): UserProfile {
   if (typeof userName !== 'string' || !userName.trim()) throw Errors.invalidValue('userName is required and must be a non-empty string');
   const attributes: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(coerced)) if (!SERVER_OWNED.includes(k)) attributes[k] = v;
-  const ext = isPlainObject(attributes[ENTERPRISE_USER_SCHEMA]) ? (attributes[ENTERPRISE_USER_SCHEMA] as Record<string, unknown>) : {};
+  const ext = isPlainObject(attributes[ENTERPRISE_USER_SCHEMA]) ? (attributes[ENTERPRISE_USER_SCHEMA]) : {};
   if (!Object.keys(ext).length) delete attributes[ENTERPRISE_USER_SCHEMA];
   const emails = Array.isArray(coerced.emails)
     ? (coerced.emails as Record<string, unknown>[])

@@ -71,7 +71,7 @@ async function floor(): Promise<Measured> {
     ],
     { stdio: ['ignore', 'pipe', 'inherit'], cwd: path.resolve(__dirname, '../../..') },
   );
-  await new Promise((r) => child.stdout!.once('data', r));
+  await new Promise((r) => child.stdout.once('data', r));
   try {
     return await measure(`http://127.0.0.1:${port}/u`, {});
   } finally {

@@ -8,7 +8,6 @@ import type { ResourceType } from '../schemas';
 import {
   elementField,
   isCaseExact,
-  isMultiValued,
   operandFor,
   resolveElementPath,
   resolvePath,
