@@ -111,14 +111,19 @@ export class MembershipStore {
   /** Deletes a user: their memberships end first (each group's removal is emitted), the user goes last. */
   async deleteUser(tenantId: string, id: string, opts: WriteOptions): Promise<void> {
     await this.knex.transaction(async (tx) => {
-      const user = await this.lockUser(tx, tenantId, id);
+      // Lock order is groups, then the user, as in a group change (group row, then the member's key):
+      // two changes never wait on each other in a circle.
+      const groupIds = ((await tx('memberships').where({ tenant_id: tenantId, user_id: id }).pluck('group_id')) as string[]).sort();
+      if (groupIds.length && this.db.dialect === 'postgres') {
+        await tx('groups').where('tenant_id', tenantId).whereIn('id', groupIds).orderBy('id').forUpdate().select('id');
+      }
+      const user = await this.lockUser(tx, tenantId, id, 'delete');
       if (opts.ifVersion !== undefined && opts.ifVersion !== user.version) throw StoreErrors.versionMismatch('User', id);
-      const groupIds = (await tx('memberships').where({ tenant_id: tenantId, user_id: id }).pluck('group_id')) as string[];
       await tx('memberships').where({ tenant_id: tenantId, user_id: id }).delete();
       if (groupIds.length) {
         await tx('groups').where('tenant_id', tenantId).whereIn('id', groupIds).update({ updated_at: now(), version: tx.raw('version + 1') });
       }
-      for (const groupId of groupIds.sort()) {
+      for (const groupId of groupIds) {
         await this.hooks.emit(tx, { type: 'membership.removed', tenantId, groupId, userIds: [id], cause: opts.cause });
       }
       await tx('users').where({ tenant_id: tenantId, id }).delete();
@@ -310,9 +315,16 @@ export class MembershipStore {
     return { items: ids.flatMap((id) => (byId.has(id) ? [fromRow(byId.get(id)!)] : [])), total };
   }
 
-  private async lockUser(tx: Knex.Transaction, tenantId: string, id: string): Promise<UserRecord> {
+  /**
+   * Reads a user under a row lock on PostgreSQL. An update takes FOR NO KEY UPDATE, which does not
+   * block a concurrent membership insert's foreign-key check on the same user; a delete takes FOR UPDATE.
+   */
+  private async lockUser(tx: Knex.Transaction, tenantId: string, id: string, purpose: 'update' | 'delete' = 'update'): Promise<UserRecord> {
     const q = tx<UserRow>('users').where({ tenant_id: tenantId, id }).first();
-    if (this.db.dialect === 'postgres') q.forUpdate();
+    if (this.db.dialect === 'postgres') {
+      if (purpose === 'delete') q.forUpdate();
+      else q.forNoKeyUpdate();
+    }
     const row = await q;
     if (!row) throw StoreErrors.userNotFound(id);
     return userFromRow(row);

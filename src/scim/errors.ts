@@ -45,7 +45,7 @@ export const Errors = {
   mutability: (detail: string) => new ScimError(400, 'mutability', detail),
   tooLarge: (limit: string) => new ScimError(413, undefined, `The request body is larger than the limit of ${limit}`),
   notImplemented: (what: string) => new ScimError(501, undefined, `${what} is not implemented`),
-  busy: () => new ScimError(503, undefined, 'Roster is busy with other changes; retry after the time in Retry-After', 5),
+  busy: (retryAfter = 5) => new ScimError(503, undefined, 'Roster is busy with other changes; retry after the time in Retry-After', retryAfter),
   internal: (requestId: string) =>
     new ScimError(500, undefined, `Internal server error; the operator can find it in the server log under request id ${requestId}`),
 };
@@ -82,6 +82,8 @@ export function toScimError(err: unknown, requestId: string): ScimError {
   }
   // No database connection came free in time (SQLite has one writer): refuse cleanly rather than hang.
   if ((err as Error).name === 'KnexTimeoutError') return Errors.busy();
+  // PostgreSQL chose this request to break a lock cycle with another: nothing was applied, retry.
+  if ((err as { code?: string }).code === '40P01') return Errors.busy(1);
   // body-parser's errors carry `type` and `status`
   const e = err as { type?: string; status?: number; limit?: number };
   if (e.type === 'entity.parse.failed') return Errors.invalidSyntax('The request body is not valid JSON');

@@ -137,6 +137,20 @@ describe('SCIM Groups', () => {
     expect((await scim.get(`/Groups/${g.id}`)).body.meta.version).toBe('W/"21"');
   });
 
+  it('never fails with a server error when users are deleted while their groups change', async () => {
+    const users = await Promise.all(Array.from({ length: 10 }, () => newUser()));
+    const g = await newGroup(users.slice(0, 5));
+    const results = await Promise.all(
+      users.flatMap((u) => [
+        scim.delete(`/Users/${u}`),
+        scim.patch(`/Groups/${g.id}`, patchOp({ op: 'add', path: 'members', value: [{ value: u }] }, { op: 'replace', path: 'displayName', value: `n-${u}` })),
+      ]),
+    );
+    // A PATCH that lost the race to the delete names a user who no longer exists: 400, nothing applied.
+    for (const r of results) expect([204, 400]).toContain(r.status);
+    expect(await memberIds(g.id)).toEqual([]);
+  });
+
   it('deletes a group and keeps its members’ accounts', async () => {
     const a = await newUser();
     const g = await newGroup([a]);
