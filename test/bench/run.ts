@@ -15,6 +15,9 @@ import { openDb } from '../../src/db/knex';
 import { freePort, roster, startServer, tempSqliteUrl, type RunningServer } from '../support/server';
 
 const quick = process.argv.includes('--quick');
+/** The server's peak RSS so far, sampled every 200 ms while an engine runs. */
+let peakRss = 0;
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 const BIG = quick ? 20_000 : 100_000;
 const SMALL = 100;
 const DURATION = quick ? 3 : 8;
@@ -27,6 +30,8 @@ interface Row {
   p99: number;
   note?: string;
 }
+
+const withRss = (note: string) => `${note ? `${note}; ` : ''}peak RSS so far ${mb(peakRss)}`;
 
 interface Measured {
   reqPerSec: number;
@@ -86,7 +91,7 @@ async function benchEngine(engine: string, databaseUrl: string, rows: Row[], flo
   const server: RunningServer = await startServer({ DATABASE_URL: databaseUrl });
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' };
   const api = `${server.url}/scim/v2`;
-  let peakRss = 0;
+  peakRss = 0;
   const rssTimer = setInterval(() => {
     try {
       const status = fs.readFileSync(`/proc/${server.process.pid}/status`, 'utf8');
@@ -117,8 +122,7 @@ async function benchEngine(engine: string, databaseUrl: string, rows: Row[], flo
     );
     const ids = await Promise.all(created.map(async (r) => ((await r.json()) as { id: string }).id));
     const loadSeconds = (Date.now() - t0) / 1000;
-    const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
-    rows.push({ engine, scenario: `load: POST /Users ×${BIG} (16 concurrent)`, reqPerSec: BIG / loadSeconds, p50: NaN, p99: NaN, note: `${loadSeconds.toFixed(1)} s; peak RSS so far ${mb(peakRss)}` });
+    rows.push({ engine, scenario: `load: POST /Users ×${BIG} (16 concurrent)`, reqPerSec: BIG / loadSeconds, p50: NaN, p99: NaN, note: withRss(`${loadSeconds.toFixed(1)} s`) });
 
     const group = async (name: string, members: string[]) => {
       const res = await fetch(`${api}/Groups`, { method: 'POST', headers, body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: name, members: members.map((value) => ({ value })) }) });
@@ -127,7 +131,7 @@ async function benchEngine(engine: string, databaseUrl: string, rows: Row[], flo
     };
     const tg = Date.now();
     const bigGroup = await group('big', ids.slice(0, BIG - 1));
-    rows.push({ engine, scenario: `POST /Groups with ${BIG - 1} members (one request)`, reqPerSec: NaN, p50: NaN, p99: NaN, note: `${Date.now() - tg} ms; peak RSS so far ${mb(peakRss)}` });
+    rows.push({ engine, scenario: `POST /Groups with ${BIG - 1} members (one request)`, reqPerSec: NaN, p50: NaN, p99: NaN, note: withRss(`${Date.now() - tg} ms`) });
     const smallGroup = await group('small', ids.slice(0, SMALL - 1));
     const newcomer = ids[BIG - 1]!;
 
@@ -142,7 +146,7 @@ async function benchEngine(engine: string, databaseUrl: string, rows: Row[], flo
           { method: 'PATCH', headers, body: remove },
         ],
       });
-      rows.push({ engine, scenario: `PATCH one member, group of ${size}`, ...r, note: r.non2xx ? `${r.non2xx} non-2xx` : undefined });
+      rows.push({ engine, scenario: `PATCH one member, group of ${size}`, ...r, note: withRss(r.non2xx ? `${r.non2xx} non-2xx` : '') });
       return r;
     };
     const small = await patchScenario(smallGroup, SMALL);
@@ -161,15 +165,15 @@ async function benchEngine(engine: string, databaseUrl: string, rows: Row[], flo
 
     const someId = ids[Math.floor(BIG / 2)]!;
     const byId = await measure(`${api}/Users/${someId}`, { headers });
-    rows.push({ engine, scenario: 'GET /Users/{id}', ...byId, note: `${(byId.reqPerSec / floorRps).toFixed(2)} × express floor` });
+    rows.push({ engine, scenario: 'GET /Users/{id}', ...byId, note: withRss(`${(byId.reqPerSec / floorRps).toFixed(2)} × express floor`) });
     const byName = await measure(`${api}/Users?filter=${encodeURIComponent(`userName eq "USER${Math.floor(BIG / 3)}@EXAMPLE.COM"`)}`, { headers });
-    rows.push({ engine, scenario: `GET /Users?filter=userName eq (${BIG} users)`, ...byName, note: `${(byName.reqPerSec / byId.reqPerSec).toFixed(2)} × GET by id` });
+    rows.push({ engine, scenario: `GET /Users?filter=userName eq (${BIG} users)`, ...byName, note: withRss(`${(byName.reqPerSec / byId.reqPerSec).toFixed(2)} × GET by id`) });
     const byEmail = await measure(`${api}/Users?filter=${encodeURIComponent(`emails[type eq "work"].value eq "user${Math.floor(BIG / 4)}@example.com"`)}`, { headers });
-    rows.push({ engine, scenario: 'GET /Users?filter=emails[type eq "work"].value eq', ...byEmail, note: `${(byEmail.reqPerSec / byId.reqPerSec).toFixed(2)} × GET by id` });
+    rows.push({ engine, scenario: 'GET /Users?filter=emails[type eq "work"].value eq', ...byEmail, note: withRss(`${(byEmail.reqPerSec / byId.reqPerSec).toFixed(2)} × GET by id`) });
     const deep = await measure(`${api}/Users?startIndex=${BIG - 200}&count=100`, { headers });
-    rows.push({ engine, scenario: `GET /Users page of 100 at startIndex ${BIG - 200}`, ...deep });
+    rows.push({ engine, scenario: `GET /Users page of 100 at startIndex ${BIG - 200}`, ...deep, note: withRss('') });
     const listGroups = await measure(`${api}/Groups?excludedAttributes=members`, { headers });
-    rows.push({ engine, scenario: 'GET /Groups?excludedAttributes=members', ...listGroups });
+    rows.push({ engine, scenario: 'GET /Groups?excludedAttributes=members', ...listGroups, note: withRss('') });
     rows.push({ engine, scenario: 'peak server RSS', reqPerSec: NaN, p50: NaN, p99: NaN, note: mb(peakRss) });
   } finally {
     clearInterval(rssTimer);

@@ -51,8 +51,16 @@ describe('SCIM under a busy database', () => {
       const poolSize = t.db.dialect === 'sqlite' ? 1 : 10;
       let release!: () => void;
       const held = new Promise<void>((r) => (release = r));
-      const holders = Array.from({ length: poolSize }, () => t.db.knex.transaction(() => held));
-      await new Promise((r) => setTimeout(r, 50));
+      const started: Promise<void>[] = [];
+      const holders = Array.from({ length: poolSize }, () => {
+        let begun!: () => void;
+        started.push(new Promise<void>((r) => (begun = r)));
+        return t.db.knex.transaction(() => {
+          begun();
+          return held;
+        });
+      });
+      await Promise.all(started);
       const res = await request(t.app)
         .post('/scim/v2/Users')
         .set('authorization', `Bearer ${token}`)
