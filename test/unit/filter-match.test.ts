@@ -11,6 +11,7 @@ import {
   UnknownAttributeError,
 } from '../../src/scim/filter';
 import { groupDefinition, userDefinition } from '../../src/scim/schemas';
+import { errorOf } from '../helpers/filter-error';
 
 const ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 const ROSTER = 'urn:ietf:params:scim:schemas:extension:roster:2.0:Group';
@@ -37,16 +38,6 @@ const barbara = {
 const bare = { id: 'u2', userName: 'bare', active: false, meta: { resourceType: 'User', created: '2026-01-01T00:00:00.000Z' } };
 
 const user = (filter: string, resource: object = barbara): boolean => matches(resource, filter, 'User');
-
-function errorOf(run: () => unknown): FilterError {
-  try {
-    run();
-  } catch (err) {
-    expect(err).toBeInstanceOf(FilterError);
-    return err as FilterError;
-  }
-  throw new Error('expected a FilterError');
-}
 
 describe('matches', () => {
   it('compares case-insensitive attributes without regard to case', () => {

@@ -1,4 +1,5 @@
-import { FilterError, parseFilter, parsePatchPath, type Filter } from '../../src/scim/filter';
+import { parseFilter, parsePatchPath, type Filter } from '../../src/scim/filter';
+import { errorOf } from '../helpers/filter-error';
 
 const ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 
@@ -24,16 +25,6 @@ function path(p: { schema?: string; attribute: string; subAttribute?: string }):
 }
 
 const parsed = (filter: string): string => show(parseFilter(filter));
-
-function errorOf(run: () => unknown): FilterError {
-  try {
-    run();
-  } catch (err) {
-    expect(err).toBeInstanceOf(FilterError);
-    return err as FilterError;
-  }
-  throw new Error('expected a FilterError');
-}
 
 describe('parseFilter', () => {
   it('parses every comparison operator and pr', () => {
