@@ -86,12 +86,9 @@ function applyAt(doc: Record<string, unknown>, definition: SchemaDef, path: Patc
   const scope = path.schema ? child(definition, path.schema) : definition;
   if (!scope || !isSchemaDef(scope)) throw Errors.invalidPath(`Unknown schema "${path.schema}"`);
   const def = child(scope, path.attribute);
-  if (!def || isSchemaDef(def)) {
-    if (!path.schema && IGNORED.has(path.attribute)) return;
-    throw Errors.invalidPath(`Unknown attribute "${path.attribute}"`);
-  }
+  if (!def || isSchemaDef(def)) throw Errors.invalidPath(`Unknown attribute "${path.attribute}"`);
   const a = info(def);
-  if (IGNORED.has(a.name) && !path.schema) return;
+  if (IGNORED.has(a.name) && !path.schema) return; // schemas, id, meta: the server's, whatever a client sends
   if (a.mutability === 'readOnly') throw Errors.mutability(`"${a.name}" is read-only`);
   const container = scope === definition ? doc : ensureObject(doc, scope.id, op !== 'remove');
   if (!container) return; // removing from an extension that is not there
