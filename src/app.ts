@@ -8,7 +8,7 @@ import { scimRouter } from './scim/router';
 import type { Tenancy } from './tenancy/tokens';
 
 export interface AppDeps {
-  config: Pick<Config, 'maxBodyBytes' | 'defaultPageSize' | 'maxPageSize' | 'trustProxy'>;
+  config: Pick<Config, 'maxBodyBytes' | 'defaultPageSize' | 'maxPageSize' | 'trustProxy' | 'rateLimitPerSecond' | 'rateLimitBurst'>;
   db: Db;
   store: MembershipStore;
   tenancy: Tenancy;
@@ -40,6 +40,7 @@ export function createApp(deps: AppDeps): Express {
       tenancy: deps.tenancy,
       log: deps.log,
       maxBodyBytes: deps.config.maxBodyBytes,
+      rateLimit: { perSecond: deps.config.rateLimitPerSecond, burst: deps.config.rateLimitBurst },
       limits: { defaultPageSize: deps.config.defaultPageSize, maxPageSize: deps.config.maxPageSize },
     }),
   );

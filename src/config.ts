@@ -8,6 +8,9 @@ export interface Config {
   defaultPageSize: number;
   maxPageSize: number;
   trustProxy: boolean;
+  /** Sustained SCIM requests per second per token (0: no limit), and the burst allowed after idling. */
+  rateLimitPerSecond: number;
+  rateLimitBurst: number;
 }
 
 export class ConfigError extends Error {
@@ -44,7 +47,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     defaultPageSize: int('SCIM_DEFAULT_PAGE_SIZE', 100, 1, 100_000),
     maxPageSize: int('SCIM_MAX_PAGE_SIZE', 1000, 1, 100_000),
     trustProxy: env.TRUST_PROXY === 'true' || env.TRUST_PROXY === '1',
+    rateLimitPerSecond: int('SCIM_RATE_LIMIT_PER_SECOND', 0, 0, 1_000_000),
+    rateLimitBurst: 0,
   };
+  config.rateLimitBurst = int('SCIM_RATE_LIMIT_BURST', Math.max(1, config.rateLimitPerSecond * 2), 1, 10_000_000);
   if (config.defaultPageSize > config.maxPageSize) problems.push('SCIM_DEFAULT_PAGE_SIZE must not exceed SCIM_MAX_PAGE_SIZE');
   if (problems.length) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
   return config;

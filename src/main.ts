@@ -18,7 +18,8 @@ Commands:
   help                                    this text
 
 Environment: DATABASE_URL (sqlite:PATH or postgres://…, default sqlite:./data/roster.db), PORT (8080),
-HOST (0.0.0.0), LOG_LEVEL (info), SCIM_MAX_BODY_BYTES, SCIM_DEFAULT_PAGE_SIZE, SCIM_MAX_PAGE_SIZE, TRUST_PROXY.`;
+HOST (0.0.0.0), LOG_LEVEL (info), SCIM_MAX_BODY_BYTES, SCIM_DEFAULT_PAGE_SIZE, SCIM_MAX_PAGE_SIZE,
+SCIM_RATE_LIMIT_PER_SECOND, SCIM_RATE_LIMIT_BURST, TRUST_PROXY.`;
 
 class UsageError extends Error {}
 

@@ -11,6 +11,7 @@ import { groupsRouter } from './groups';
 import { GROUPS, USERS, renderMany, runList } from './kinds';
 import { listQueryFromSearch } from './list';
 import { parseProjection } from './projection';
+import { rateLimit, type RateLimit } from './rate-limit';
 import { LIST_RESPONSE_SCHEMA, declareScimSchemas, groupDefinition, userDefinition } from './schemas';
 import { usersRouter } from './users';
 
@@ -18,6 +19,7 @@ export interface ScimRouterDeps extends ScimDeps {
   tenancy: Tenancy;
   log: Logger;
   maxBodyBytes: number;
+  rateLimit: RateLimit;
 }
 
 /**
@@ -35,6 +37,7 @@ export function scimRouter(deps: ScimRouterDeps): Router {
     next();
   });
   router.use(bearerAuth(deps.tenancy, 'scim'));
+  router.use(rateLimit(deps.rateLimit));
   // Any content type: clients send application/scim+json, application/json, or nothing at all.
   router.use(express.json({ type: () => true, limit: deps.maxBodyBytes, strict: true }));
 

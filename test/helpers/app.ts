@@ -31,7 +31,7 @@ export interface ScimClient {
 
 /** The real app on a real database (SQLite file, or PostgreSQL when DATABASE_URL is set). */
 export async function createTestApp(
-  config: Partial<{ maxBodyBytes: number; maxPageSize: number; defaultPageSize: number }> = {},
+  config: Partial<{ maxBodyBytes: number; maxPageSize: number; defaultPageSize: number; rateLimitPerSecond: number; rateLimitBurst: number }> = {},
   dbOptions: Parameters<typeof createTestDb>[0] = {},
 ): Promise<TestApp> {
   const db = await createTestDb(dbOptions);
@@ -39,7 +39,15 @@ export async function createTestApp(
   const tenancy = new Tenancy(db);
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const app = createApp({
-    config: { maxBodyBytes: 16 * 1024 * 1024, defaultPageSize: 100, maxPageSize: 1000, trustProxy: false, ...config },
+    config: {
+      maxBodyBytes: 16 * 1024 * 1024,
+      defaultPageSize: 100,
+      maxPageSize: 1000,
+      trustProxy: false,
+      rateLimitPerSecond: 0,
+      rateLimitBurst: 1,
+      ...config,
+    },
     db,
     store,
     tenancy,

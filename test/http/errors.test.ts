@@ -77,3 +77,23 @@ describe('SCIM under a busy database', () => {
     }
   });
 });
+
+describe('SCIM rate limits', () => {
+  it('answers 429 with a whole-seconds Retry-After past a token’s limit, applies nothing, and limits each token alone', async () => {
+    const t = await createTestApp({ rateLimitPerSecond: 1, rateLimitBurst: 2 });
+    try {
+      const acme = await t.scim('acme');
+      expect((await acme.get('/Users')).status).toBe(200);
+      expect((await acme.get('/Users')).status).toBe(200);
+      const refused = await acme.post('/Users', { schemas: [USER], userName: 'over.the.limit' });
+      expect(refused.status).toBe(429);
+      expect(refused.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+      expect(refused.body).toMatchObject({ schemas: [ERROR], status: '429' });
+      expect(await t.db.knex('users').where({ user_name: 'over.the.limit' }).first()).toBeUndefined();
+      // another tenant's token has its own bucket
+      expect((await (await t.scim('globex')).get('/Users')).status).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+});
