@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import type { Config } from './config';
 import type { Db } from './db/knex';
 import type { MembershipStore } from './membership/store';
+import { adminRouter } from './admin/router';
+import { ContentStore } from './enrollment/content';
 import { scimRouter } from './scim/router';
 import type { Tenancy } from './tenancy/tokens';
 
@@ -44,6 +46,8 @@ export function createApp(deps: AppDeps): Express {
       limits: { defaultPageSize: deps.config.defaultPageSize, maxPageSize: deps.config.maxPageSize },
     }),
   );
+
+  app.use('/admin/v1', adminRouter({ tenancy: deps.tenancy, content: new ContentStore(deps.db), log: deps.log }));
 
   app.use((req, res) => {
     res.status(404).json({ error: { code: 'notFound', message: `No route ${req.method} ${req.path}; SCIM lives at /scim/v2` } });

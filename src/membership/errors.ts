@@ -5,6 +5,7 @@ export type StoreErrorCode =
   | 'userNameTaken'
   | 'versionMismatch'
   | 'unknownMembers'
+  | 'conflict'
   | 'invalid';
 
 export class StoreError extends Error {

@@ -2,7 +2,6 @@ import type { Request } from 'express';
 import type { Db } from '../db/knex';
 import type { MembershipStore } from '../membership/store';
 import type { Cause } from '../membership/types';
-import type { Principal } from '../tenancy/tokens';
 import { Errors } from './errors';
 import type { PageLimits } from './list';
 
@@ -10,18 +9,6 @@ export interface ScimDeps {
   db: Db;
   store: MembershipStore;
   limits: PageLimits;
-}
-
-declare module 'express-serve-static-core' {
-  interface Request {
-    principal?: Principal;
-    requestId?: string;
-  }
-}
-
-export function principalOf(req: Request): Principal {
-  if (!req.principal) throw Errors.unauthorized();
-  return req.principal;
 }
 
 export function causeOf(req: Request): Cause {

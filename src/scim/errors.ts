@@ -68,6 +68,7 @@ export function toScimError(err: unknown, requestId: string): ScimError {
       case 'groupNotFound':
         return Errors.notFound(err.message.replace(/ not found$/, ''));
       case 'userNameTaken':
+      case 'conflict':
         return Errors.uniqueness(err.message);
       case 'versionMismatch':
         return Errors.preconditionFailed(err.message);

@@ -1,6 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { GroupRecord, GroupStep } from '../membership/types';
-import { baseUrlOf, causeOf, ifMatchVersion, ifNoneMatchHits, principalOf, type ScimDeps } from './context';
+import { principalOf } from '../tenancy/bearer-auth';
+import { baseUrlOf, causeOf, ifMatchVersion, ifNoneMatchHits, type ScimDeps } from './context';
 import { Errors } from './errors';
 import { GROUPS, listResponse, renderMany } from './kinds';
 import { listQueryFromRequest, listQueryFromSearch, projectionOf, wantsBody } from './list';

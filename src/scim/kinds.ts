@@ -1,7 +1,8 @@
 import type { Request } from 'express';
 import type { ListOptions, ListResult, MembershipStore } from '../membership/store';
 import type { GroupRecord, Member, UserRecord } from '../membership/types';
-import { baseUrlOf, principalOf, type ScimDeps } from './context';
+import { principalOf } from '../tenancy/bearer-auth';
+import { baseUrlOf, type ScimDeps } from './context';
 import type { SchemaDef } from './definitions';
 import { applyFilter, parseFilter, sortExpression } from './filter';
 import type { ListQuery } from './list';

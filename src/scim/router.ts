@@ -3,9 +3,10 @@ import type { Logger } from 'pino';
 import SCIMMY from 'scimmy';
 import SCIMMYRouters from 'scimmy-routers';
 import type { Tenancy } from '../tenancy/tokens';
-import { bearerAuth } from './auth';
-import { baseUrlOf, principalOf, type ScimDeps } from './context';
-import { Errors, scimErrorHandler } from './errors';
+import { bearerAuth } from '../tenancy/bearer-auth';
+import { principalOf } from '../tenancy/bearer-auth';
+import { baseUrlOf, type ScimDeps } from './context';
+import { Errors, renderScimError, scimErrorHandler } from './errors';
 import { assertKnownByAny, parseFilter } from './filter';
 import { groupsRouter } from './groups';
 import { GROUPS, USERS, renderMany, runList } from './kinds';
@@ -36,7 +37,7 @@ export function scimRouter(deps: ScimRouterDeps): Router {
     res.type('application/scim+json');
     next();
   });
-  router.use(bearerAuth(deps.tenancy, 'scim'));
+  router.use(bearerAuth(deps.tenancy, 'scim', (res) => renderScimError(res, Errors.unauthorized())));
   router.use(rateLimit(deps.rateLimit));
   // Any content type: clients send application/scim+json, application/json, or nothing at all.
   router.use(express.json({ type: () => true, limit: deps.maxBodyBytes, strict: true }));

@@ -3,7 +3,7 @@ import pino from 'pino';
 import request from 'supertest';
 import { createApp } from '../../src/app';
 import { MembershipStore } from '../../src/membership/store';
-import { Tenancy } from '../../src/tenancy/tokens';
+import { Tenancy, type Scope } from '../../src/tenancy/tokens';
 import { createTestDb } from './db';
 
 export type TestDb = Awaited<ReturnType<typeof createTestDb>>;
@@ -13,14 +13,17 @@ export interface TestApp {
   db: TestDb;
   store: MembershipStore;
   tenancy: Tenancy;
-  /** A SCIM token of a tenant (created on first use). */
-  token(tenant?: string): Promise<string>;
+  /** A token of a tenant (created on first use), SCIM scope unless asked otherwise. */
+  token(tenant?: string, scope?: Scope): Promise<string>;
   tenantId(tenant?: string): Promise<string>;
   /** supertest against the app with that tenant's SCIM token. */
   scim(tenant?: string): Promise<ScimClient>;
+  /** supertest against the admin API (/admin/v1) with that tenant's admin token. */
+  admin(tenant?: string): Promise<ScimClient>;
   close(): Promise<void>;
 }
 
+/** supertest with a bearer token and a base path. */
 export interface ScimClient {
   get(path: string): request.Test;
   post(path: string, body?: unknown): request.Test;
@@ -54,18 +57,18 @@ export async function createTestApp(
     log,
   });
   const tokens = new Map<string, string>();
-  const token = async (tenant = 'acme') => {
-    let t = tokens.get(tenant);
+  const token = async (tenant = 'acme', scope: Scope = 'scim') => {
+    let t = tokens.get(`${tenant}/${scope}`);
     if (!t) {
-      t = (await tenancy.createToken(tenant, 'scim', `test-${tenant}`)).token;
-      tokens.set(tenant, t);
+      t = (await tenancy.createToken(tenant, scope, `test-${tenant}-${scope}`)).token;
+      tokens.set(`${tenant}/${scope}`, t);
     }
     return t;
   };
-  const scim = async (tenant = 'acme'): Promise<ScimClient> => {
-    const auth = `Bearer ${await token(tenant)}`;
-    const url = (p: string) => `/scim/v2${p}`;
-    const json = (t: request.Test, body: unknown) => (body === undefined ? t : t.set('content-type', 'application/scim+json').send(body as object));
+  const client = async (tenant: string, scope: Scope, prefix: string, contentType: string): Promise<ScimClient> => {
+    const auth = `Bearer ${await token(tenant, scope)}`;
+    const url = (p: string) => `${prefix}${p}`;
+    const json = (t: request.Test, body: unknown) => (body === undefined ? t : t.set('content-type', contentType).send(body as object));
     return {
       get: (p) => request(app).get(url(p)).set('authorization', auth),
       post: (p, body) => json(request(app).post(url(p)).set('authorization', auth), body),
@@ -74,6 +77,8 @@ export async function createTestApp(
       delete: (p) => request(app).delete(url(p)).set('authorization', auth),
     };
   };
+  const scim = (tenant = 'acme') => client(tenant, 'scim', '/scim/v2', 'application/scim+json');
+  const admin = (tenant = 'acme') => client(tenant, 'admin', '/admin/v1', 'application/json');
   return {
     app,
     db,
@@ -82,6 +87,7 @@ export async function createTestApp(
     token,
     tenantId: async (tenant = 'acme') => (await tenancy.ensureTenant(tenant)).id,
     scim,
+    admin,
     close: () => db.drop(),
   };
 }

@@ -7,7 +7,7 @@ describe('migrations', () => {
     const db = await createTestDb();
     try {
       expect(await pendingMigrations(db)).toEqual([]);
-      for (const table of ['tenants', 'tokens', 'users', 'user_emails', 'groups', 'memberships']) {
+      for (const table of ['tenants', 'tokens', 'users', 'user_emails', 'groups', 'memberships', 'content']) {
         expect(await db.knex.schema.hasTable(table)).toBe(true);
       }
       await db.knex.migrate.rollback({ migrationSource }, true);

@@ -1,0 +1,24 @@
+import express, { Router } from 'express';
+import type { Logger } from 'pino';
+import type { ContentStore } from '../enrollment/content';
+import { bearerAuth } from '../tenancy/bearer-auth';
+import type { Tenancy } from '../tenancy/tokens';
+import { contentRouter } from './content';
+import { adminErrorHandler, AdminErrors, renderAdminError } from './errors';
+
+export interface AdminDeps {
+  tenancy: Tenancy;
+  content: ContentStore;
+  log: Logger;
+}
+
+/** The admin API at /admin/v1: JSON, an admin-scope token of the tenant, bodies validated against schemas/. */
+export function adminRouter(deps: AdminDeps): Router {
+  const router = Router();
+  router.use(bearerAuth(deps.tenancy, 'admin', (res) => renderAdminError(res, AdminErrors.unauthorized())));
+  router.use(express.json({ limit: '1mb' }));
+  router.use('/content', contentRouter(deps.content));
+  router.use((req, _res, next) => next(AdminErrors.routeNotFound(req.method, req.path)));
+  router.use(adminErrorHandler(deps.log));
+  return router;
+}

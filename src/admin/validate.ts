@@ -1,0 +1,23 @@
+import Ajv, { type ValidateFunction } from 'ajv';
+import contentCreate from '../../schemas/content-create.json';
+import contentUpdate from '../../schemas/content-update.json';
+import { AdminErrors } from './errors';
+
+const ajv = new Ajv({ allErrors: true, strict: true });
+
+/** The admin API's request bodies, as described by the JSON schemas in schemas/ (compiled once, at start). */
+export const Bodies = {
+  contentCreate: ajv.compile<{ kind: 'course' | 'program' | 'scenario' | 'bot' | 'persona'; title: string; externalId?: string | null }>(contentCreate),
+  contentUpdate: ajv.compile<{ title?: string; externalId?: string | null }>(contentUpdate),
+};
+
+/** The body, typed, or a 400 listing every problem with its JSON path. */
+export function validBody<T>(validate: ValidateFunction<T>, body: unknown): T {
+  if (validate(body)) return body;
+  throw AdminErrors.invalidBody(
+    (validate.errors ?? []).map((e) => ({
+      path: e.instancePath || '/',
+      message: e.keyword === 'additionalProperties' ? `unknown property "${String(e.params.additionalProperty)}"` : (e.message ?? 'is invalid'),
+    })),
+  );
+}

@@ -1,0 +1,32 @@
+import type { Request, RequestHandler, Response } from 'express';
+import type { Principal, Scope, Tenancy } from './tokens';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    principal?: Principal;
+    requestId?: string;
+  }
+}
+
+/** Who is calling: set by bearerAuth, which every API route sits behind. */
+export function principalOf(req: Request): Principal {
+  if (!req.principal) throw new Error('principalOf: the route is not behind bearerAuth');
+  return req.principal;
+}
+
+/**
+ * The tenant comes from the bearer token; a missing, unknown, revoked or wrong-scope token is
+ * refused by `reject` (each API answers 401 in its own error format).
+ */
+export function bearerAuth(tenancy: Tenancy, scope: Scope, reject: (res: Response) => void): RequestHandler {
+  return async (req, res, next) => {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '');
+    const principal = m?.[1] ? await tenancy.authenticate(m[1], scope) : undefined;
+    if (!principal) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="roster"');
+      return reject(res);
+    }
+    req.principal = principal;
+    next();
+  };
+}
