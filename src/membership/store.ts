@@ -430,6 +430,14 @@ function changedColumns<R extends { id: string; tenant_id: string; created_at: s
   return rest;
 }
 
+/** The indexed email facts of a profile's `emails`, in the one shape both sides of a comparison use. */
+export function emailsOf(list: unknown): UserProfile['emails'] {
+  if (!Array.isArray(list)) return [];
+  return (list as Record<string, unknown>[])
+    .filter((e) => typeof e?.value === 'string' && e.value !== '')
+    .map((e) => ({ value: e.value as string, type: typeof e.type === 'string' ? e.type : null, primary: e.primary === true }));
+}
+
 function userToRow(u: UserRecord): UserRow {
   return {
     id: u.id,
@@ -458,7 +466,7 @@ function userFromRow(r: UserRow): UserRecord {
     externalId: r.external_id,
     displayName: r.display_name,
     active: toBool(r.active),
-    emails: Array.isArray(attributes.emails) ? (attributes.emails as UserRecord['emails']) : [],
+    emails: emailsOf(attributes.emails),
     department: r.department,
     employeeNumber: r.employee_number,
     managerId: r.manager_id,

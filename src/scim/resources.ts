@@ -1,4 +1,5 @@
 import SCIMMY from 'scimmy';
+import { emailsOf } from '../membership/store';
 import type { GroupProfile, GroupRecord, Member, UserProfile, UserRecord } from '../membership/types';
 import { Errors } from './errors';
 import { isPlainObject, normaliseObject } from './normalise';
@@ -28,18 +29,13 @@ export function userProfileFromScim(body: unknown): UserProfile {
   for (const [k, v] of Object.entries(coerced)) if (!SERVER_OWNED.includes(k)) attributes[k] = v;
   const ext = isPlainObject(attributes[ENTERPRISE_USER_SCHEMA]) ? (attributes[ENTERPRISE_USER_SCHEMA]) : {};
   if (!Object.keys(ext).length) delete attributes[ENTERPRISE_USER_SCHEMA];
-  const emails = Array.isArray(coerced.emails)
-    ? (coerced.emails as Record<string, unknown>[])
-        .filter((e) => typeof e.value === 'string' && e.value)
-        .map((e) => ({ value: e.value as string, type: (e.type as string | undefined) ?? null, primary: e.primary === true }))
-    : [];
   const manager = isPlainObject(ext.manager) ? ext.manager : undefined;
   return {
     userName,
     externalId: typeof coerced.externalId === 'string' ? coerced.externalId : null,
     displayName: typeof coerced.displayName === 'string' ? coerced.displayName : null,
     active: coerced.active !== false,
-    emails,
+    emails: emailsOf(coerced.emails),
     department: typeof ext.department === 'string' ? ext.department : null,
     employeeNumber: typeof ext.employeeNumber === 'string' ? ext.employeeNumber : null,
     managerId: manager && typeof manager.value === 'string' ? manager.value : null,

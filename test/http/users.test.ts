@@ -270,6 +270,16 @@ describe('SCIM Users', () => {
       expect(res.body).not.toHaveProperty('title');
     });
 
+    it('changes nothing, not even the version, when a PUT repeats the current state (Okta re-pushes)', async () => {
+      const login = `repeat.${crypto.randomUUID()}@example.com`;
+      const body = { ...oktaUser(login), emails: [{ value: login, type: 'work' }], [ENTERPRISE]: { department: 'Sales' } };
+      const u = await create({ ...body, schemas: [USER, ENTERPRISE] });
+      const again = await scim.put(`/Users/${u.id}`, { ...body, schemas: [USER, ENTERPRISE] });
+      expect(again.status).toBe(200);
+      expect(again.body.meta.version).toBe(u.meta.version);
+      expect(again.body.meta.lastModified).toBe((u.meta as unknown as { lastModified: string }).lastModified);
+    });
+
     it('answers 412 when If-Match names an old version, and applies nothing', async () => {
       const u = await create(entraUser());
       await scim.patch(`/Users/${u.id}`, patchOp({ op: 'replace', path: 'displayName', value: 'v2' })).expect(204);
