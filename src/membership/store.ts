@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import type { Knex } from 'knex';
 import type { Db } from '../db/knex';
 import { constraintOf } from '../db/errors';
@@ -227,7 +228,7 @@ export class MembershipStore {
         switch (step.kind) {
           case 'update': {
             const next = step.apply(profile);
-            if (JSON.stringify(next) !== JSON.stringify(profile)) profileChanged = true;
+            if (!isDeepStrictEqual(next, profile)) profileChanged = true;
             profile = next;
             break;
           }
@@ -395,8 +396,9 @@ async function writeEmails(tx: Knex.Transaction, user: UserRecord): Promise<void
 
 const PROFILE_KEYS: (keyof UserProfile)[] = ['userName', 'externalId', 'displayName', 'active', 'emails', 'department', 'employeeNumber', 'managerId', 'attributes'];
 
+/** Deep equality that ignores key order (PostgreSQL's jsonb keeps keys in an order of its own). */
 function sameProfile(a: UserProfile, b: UserProfile): boolean {
-  return PROFILE_KEYS.every((k) => JSON.stringify(a[k]) === JSON.stringify(b[k]));
+  return PROFILE_KEYS.every((k) => isDeepStrictEqual(a[k], b[k]));
 }
 
 function translateUserConflict(err: unknown, userName: string): unknown {

@@ -118,6 +118,20 @@ describe('SCIM Groups', () => {
     });
   });
 
+  it('changes nothing, not even the version, when a PUT repeats the current group', async () => {
+    const a = await newUser();
+    const body = {
+      schemas: [GROUP, 'urn:ietf:params:scim:schemas:extension:roster:2.0:Group'],
+      displayName: `Repeat ${crypto.randomUUID()}`,
+      members: [{ value: a }],
+      'urn:ietf:params:scim:schemas:extension:roster:2.0:Group': { description: 'Same', color: '#000000', maxMembers: 10 },
+    };
+    const created = await scim.post('/Groups', body);
+    const again = await scim.put(`/Groups/${created.body.id as string}`, body);
+    expect(again.status).toBe(200);
+    expect(again.body.meta.version).toBe(created.body.meta.version);
+  });
+
   it('answers 400 for a member that is not a user of the tenant, and changes nothing', async () => {
     const a = await newUser();
     const g = await newGroup([a]);
