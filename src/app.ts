@@ -5,7 +5,10 @@ import type { Config } from './config';
 import type { Db } from './db/knex';
 import type { MembershipStore } from './membership/store';
 import { adminRouter } from './admin/router';
+import { AssignmentStore } from './enrollment/assignments';
 import { ContentStore } from './enrollment/content';
+import { EnrollmentStore } from './enrollment/enrollments';
+import { registerEnrollmentRules } from './enrollment/rules';
 import { scimRouter } from './scim/router';
 import type { Tenancy } from './tenancy/tokens';
 
@@ -47,7 +50,17 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
 
-  app.use('/admin/v1', adminRouter({ tenancy: deps.tenancy, content: new ContentStore(deps.db), log: deps.log }));
+  registerEnrollmentRules(deps.store.hooks);
+  app.use(
+    '/admin/v1',
+    adminRouter({
+      tenancy: deps.tenancy,
+      content: new ContentStore(deps.db),
+      assignments: new AssignmentStore(deps.db),
+      enrollments: new EnrollmentStore(deps.db),
+      log: deps.log,
+    }),
+  );
 
   app.use((req, res) => {
     res.status(404).json({ error: { code: 'notFound', message: `No route ${req.method} ${req.path}; SCIM lives at /scim/v2` } });

@@ -40,6 +40,7 @@ export function toAdminError(err: unknown, requestId: string): AdminError {
     switch (err.code) {
       case 'userNotFound':
       case 'groupNotFound':
+      case 'contentNotFound':
         return new AdminError(404, 'notFound', err.message, err.details);
       case 'userNameTaken':
       case 'conflict':

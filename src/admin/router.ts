@@ -3,12 +3,17 @@ import type { Logger } from 'pino';
 import type { ContentStore } from '../enrollment/content';
 import { bearerAuth } from '../tenancy/bearer-auth';
 import type { Tenancy } from '../tenancy/tokens';
+import type { AssignmentStore } from '../enrollment/assignments';
+import type { EnrollmentStore } from '../enrollment/enrollments';
+import { assignmentsRouter } from './assignments';
 import { contentRouter } from './content';
 import { adminErrorHandler, AdminErrors, renderAdminError } from './errors';
 
 export interface AdminDeps {
   tenancy: Tenancy;
   content: ContentStore;
+  assignments: AssignmentStore;
+  enrollments: EnrollmentStore;
   log: Logger;
 }
 
@@ -18,6 +23,7 @@ export function adminRouter(deps: AdminDeps): Router {
   router.use(bearerAuth(deps.tenancy, 'admin', (res) => renderAdminError(res, AdminErrors.unauthorized())));
   router.use(express.json({ limit: '1mb' }));
   router.use('/content', contentRouter(deps.content));
+  router.use(assignmentsRouter(deps.assignments, deps.enrollments));
   router.use((req, _res, next) => next(AdminErrors.routeNotFound(req.method, req.path)));
   router.use(adminErrorHandler(deps.log));
   return router;

@@ -1,6 +1,9 @@
 import Ajv, { type ValidateFunction } from 'ajv';
+import assignmentCreate from '../../schemas/assignment-create.json';
 import contentCreate from '../../schemas/content-create.json';
+import progress from '../../schemas/progress.json';
 import contentUpdate from '../../schemas/content-update.json';
+import type { AssignmentInput } from '../enrollment/assignments';
 import { AdminErrors } from './errors';
 
 const ajv = new Ajv({ allErrors: true, strict: true });
@@ -9,6 +12,8 @@ const ajv = new Ajv({ allErrors: true, strict: true });
 export const Bodies = {
   contentCreate: ajv.compile<{ kind: 'course' | 'program' | 'scenario' | 'bot' | 'persona'; title: string; externalId?: string | null }>(contentCreate),
   contentUpdate: ajv.compile<{ title?: string; externalId?: string | null }>(contentUpdate),
+  assignmentCreate: ajv.compile<AssignmentInput & { dryRun?: boolean }>(assignmentCreate),
+  progress: ajv.compile<{ progress?: number; completed?: true }>(progress),
 };
 
 /** The body, typed, or a 400 listing every problem with its JSON path. */

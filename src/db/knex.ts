@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
@@ -7,7 +8,7 @@ export type Dialect = 'sqlite' | 'postgres';
 
 interface SqliteConnection {
   pragma(sql: string): unknown;
-  function(name: string, options: { deterministic: boolean }, fn: (value: unknown) => unknown): unknown;
+  function(name: string, options: { deterministic: boolean }, fn: (...values: unknown[]) => unknown): unknown;
 }
 
 export interface Db {
@@ -53,6 +54,8 @@ export function openDb(url: string, options: DbOptions = {}): Db {
           // SQLite's own lower() folds ASCII only; fold all of Unicode, as JavaScript and PostgreSQL do,
           // so case-insensitive filters agree with the lower-cased columns written from JavaScript.
           conn.function('lower', { deterministic: true }, (s: unknown) => (typeof s === 'string' ? s.toLowerCase() : s));
+          // PostgreSQL's gen_random_uuid(), so set-based inserts are the same SQL on both engines
+          conn.function('gen_random_uuid', { deterministic: false }, () => crypto.randomUUID());
           conn.pragma('journal_mode = WAL');
           conn.pragma('synchronous = NORMAL');
           conn.pragma('foreign_keys = ON');

@@ -2,6 +2,7 @@
 export type StoreErrorCode =
   | 'userNotFound'
   | 'groupNotFound'
+  | 'contentNotFound'
   | 'userNameTaken'
   | 'versionMismatch'
   | 'unknownMembers'
@@ -22,6 +23,7 @@ export class StoreError extends Error {
 export const StoreErrors = {
   userNotFound: (id: string) => new StoreError('userNotFound', `User ${id} not found`, { id }),
   groupNotFound: (id: string) => new StoreError('groupNotFound', `Group ${id} not found`, { id }),
+  contentNotFound: (id: string) => new StoreError('contentNotFound', `Content ${id} not found`, { id }),
   userNameTaken: (userName: string) => new StoreError('userNameTaken', `userName "${userName}" is already taken`, { userName }),
   versionMismatch: (kind: 'User' | 'Group', id: string) =>
     new StoreError('versionMismatch', `${kind} ${id} has changed since the version given in If-Match`, { id }),

@@ -66,6 +66,7 @@ export function toScimError(err: unknown, requestId: string): ScimError {
     switch (err.code) {
       case 'userNotFound':
       case 'groupNotFound':
+      case 'contentNotFound':
         return Errors.notFound(err.message.replace(/ not found$/, ''));
       case 'userNameTaken':
       case 'conflict':

@@ -1,0 +1,42 @@
+import { Router, type Request } from 'express';
+import type { AssignmentStore } from '../enrollment/assignments';
+import type { EnrollmentStore } from '../enrollment/enrollments';
+import type { Cause } from '../membership/types';
+import { principalOf } from '../tenancy/bearer-auth';
+import { AdminErrors } from './errors';
+import { decodeCursor, encodeCursor, limitOf } from './paging';
+import { Bodies, validBody } from './validate';
+
+const causeOf = (req: Request): Cause => ({ requestId: req.requestId ?? '', source: 'admin', actor: req.principal?.tokenName });
+
+/** Assignments of groups, and the enrollments they lead to. */
+export function assignmentsRouter(assignments: AssignmentStore, enrollments: EnrollmentStore): Router {
+  const router = Router();
+
+  router.post('/groups/:groupId/assignments', async (req, res) => {
+    const { dryRun, ...input } = validBody(Bodies.assignmentCreate, req.body);
+    const { assignment, delta } = await assignments.assign(principalOf(req).tenantId, req.params.groupId, input, causeOf(req), { dryRun });
+    if (dryRun) return void res.json({ dryRun: true, granted: delta.grantsOpened, ...delta });
+    res.status(201).json({ ...assignment, granted: delta.grantsOpened, ...delta });
+  });
+
+  router.get('/groups/:groupId/assignments', async (req, res) => {
+    const items = await assignments.listForGroup(principalOf(req).tenantId, req.params.groupId);
+    if (!items) throw AdminErrors.notFound(`Group ${req.params.groupId}`);
+    res.json({ items, next: null });
+  });
+
+  router.post('/enrollments/:id/progress', async (req, res) => {
+    const report = validBody(Bodies.progress, req.body);
+    const enrollment = await enrollments.reportProgress(principalOf(req).tenantId, req.params.id, report);
+    if (!enrollment) throw AdminErrors.notFound(`Enrollment ${req.params.id}`);
+    res.json(enrollment);
+  });
+
+  router.get('/users/:userId/enrollments', async (req, res) => {
+    const page = await enrollments.forUser(principalOf(req).tenantId, req.params.userId, { limit: limitOf(req), after: decodeCursor(req.query.cursor) });
+    res.json({ items: page.items, next: encodeCursor(page.next) });
+  });
+
+  return router;
+}

@@ -1,0 +1,131 @@
+import crypto from 'node:crypto';
+import type { Db } from '../db/knex';
+import { constraintOf } from '../db/errors';
+import { now, toBool } from '../db/tables';
+import { StoreError, StoreErrors } from '../membership/errors';
+import type { Cause } from '../membership/types';
+import { openGrants, type GrantDelta } from './rules';
+
+export type LeavePolicy = 'suspend' | 'keep' | 'suspendIfNotStarted';
+
+export interface AssignmentInput {
+  contentId: string;
+  mandatory?: boolean;
+  dueDate?: string;
+  dueInDays?: number;
+  recertifyMonths?: number;
+  onLeave?: LeavePolicy;
+  futureOnly?: boolean;
+}
+
+export interface Assignment {
+  id: string;
+  groupId: string;
+  contentId: string;
+  mandatory: boolean;
+  dueDate: string | null;
+  dueInDays: number | null;
+  recertifyMonths: number | null;
+  onLeave: LeavePolicy;
+  futureOnly: boolean;
+  createdAt: string;
+}
+
+interface AssignmentRow {
+  id: string;
+  tenant_id: string;
+  group_id: string;
+  content_id: string;
+  mandatory: boolean | number;
+  due_date: string | null;
+  due_in_days: number | null;
+  recertify_months: number | null;
+  on_leave: string;
+  future_only: boolean | number;
+  created_at: string;
+  cause: string;
+}
+
+const fromRow = (r: AssignmentRow): Assignment => ({
+  id: r.id,
+  groupId: r.group_id,
+  contentId: r.content_id,
+  mandatory: toBool(r.mandatory),
+  dueDate: r.due_date,
+  dueInDays: r.due_in_days,
+  recertifyMonths: r.recertify_months,
+  onLeave: r.on_leave as LeavePolicy,
+  futureOnly: toBool(r.future_only),
+  createdAt: r.created_at,
+});
+
+/** Thrown inside the transaction to roll a dry run back, carrying what it would have done. */
+class DryRun extends Error {
+  constructor(readonly result: { assignment: Assignment; delta: GrantDelta }) {
+    super('dry run');
+  }
+}
+
+export class AssignmentStore {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * Rule 3, assigning reaches current and future members: the assignment, then one set-based fan-out
+   * to every current member (unless futureOnly); later joiners get it through the membership hook.
+   * A dry run does all of it in a transaction that is rolled back, so its counts are exact.
+   */
+  async assign(
+    tenantId: string,
+    groupId: string,
+    input: AssignmentInput,
+    cause: Cause,
+    opts: { dryRun?: boolean } = {},
+  ): Promise<{ assignment: Assignment; delta: GrantDelta }> {
+    try {
+      return await this.db.knex.transaction(async (tx) => {
+        const group = (await tx('groups').where({ tenant_id: tenantId, id: groupId }).first('id')) as { id: string } | undefined;
+        if (!group) throw StoreErrors.groupNotFound(groupId);
+        const content = (await tx('content').where({ tenant_id: tenantId, id: input.contentId }).first('id')) as { id: string } | undefined;
+        if (!content) throw StoreErrors.contentNotFound(input.contentId);
+        const row: AssignmentRow = {
+          id: crypto.randomUUID(),
+          tenant_id: tenantId,
+          group_id: groupId,
+          content_id: input.contentId,
+          mandatory: input.mandatory ?? false,
+          due_date: input.dueDate ? new Date(input.dueDate).toISOString() : null,
+          due_in_days: input.dueInDays ?? null,
+          recertify_months: input.recertifyMonths ?? null,
+          on_leave: input.onLeave ?? 'suspend',
+          future_only: input.futureOnly ?? false,
+          created_at: now(),
+          cause: cause.requestId || cause.source,
+        };
+        try {
+          await tx('assignments').insert(row);
+        } catch (err) {
+          if (constraintOf(err)?.kind === 'unique') {
+            throw new StoreError('conflict', `Content ${input.contentId} is already assigned to group ${groupId}`, { groupId, contentId: input.contentId });
+          }
+          throw err;
+        }
+        const delta = row.future_only
+          ? { enrollmentsCreated: 0, enrollmentsReactivated: 0, grantsOpened: 0 }
+          : await openGrants(tx, tenantId, groupId, 'allMembers', cause, [row.id]);
+        const result = { assignment: fromRow(row), delta };
+        if (opts.dryRun) throw new DryRun(result);
+        return result;
+      });
+    } catch (err) {
+      if (err instanceof DryRun) return err.result;
+      throw err;
+    }
+  }
+
+  async listForGroup(tenantId: string, groupId: string): Promise<Assignment[] | undefined> {
+    const group = (await this.db.knex('groups').where({ tenant_id: tenantId, id: groupId }).first('id')) as { id: string } | undefined;
+    if (!group) return undefined;
+    const rows = (await this.db.knex('assignments').where({ tenant_id: tenantId, group_id: groupId }).orderBy(['created_at', 'id'])) as AssignmentRow[];
+    return rows.map(fromRow);
+  }
+}

@@ -1,0 +1,134 @@
+import type { Knex } from 'knex';
+import { chunks, now } from '../db/tables';
+import type { Hooks } from '../membership/hooks';
+import type { Cause } from '../membership/types';
+import { placeholders, raw } from './sql';
+
+/** What a fan-out did: counts for the caller (and, later, the sync log). */
+export interface GrantDelta {
+  enrollmentsCreated: number;
+  enrollmentsReactivated: number;
+  grantsOpened: number;
+}
+
+export interface EndDelta {
+  grantsEnded: number;
+  enrollmentsSuspended: number;
+}
+
+const causeOf = (c: Cause): string => c.requestId || c.source;
+
+/**
+ * Rule 1, joining enrolls: for each (member, assignment) of the group, the enrollment is created, or
+ * a suspended one reactivated with its progress, and a grant opens. Set-based: three statements per
+ * chunk of members, whatever the number of assignments. Doing it twice changes nothing.
+ * `assignmentIds` narrows the fan-out to new assignments (rule 3).
+ */
+export async function openGrants(
+  tx: Knex.Transaction,
+  tenantId: string,
+  groupId: string,
+  userIds: readonly string[] | 'allMembers',
+  cause: Cause,
+  assignmentIds?: readonly string[],
+): Promise<GrantDelta> {
+  const delta: GrantDelta = { enrollmentsCreated: 0, enrollmentsReactivated: 0, grantsOpened: 0 };
+  const at = now();
+  const onlyAssignments = assignmentIds ? ` and a.id in (${placeholders(assignmentIds)})` : '';
+  const assignmentBindings = assignmentIds ?? [];
+  // Every member at once (a new assignment), or the members who just joined, in chunks.
+  const parts: (readonly string[] | undefined)[] = userIds === 'allMembers' ? [undefined] : chunks(userIds, 500);
+  for (const part of parts) {
+    const members = `m.group_id = ?${part ? ` and m.user_id in (${placeholders(part)})` : ''}${onlyAssignments}`;
+    const created = await raw<{ id: string }>(
+      tx,
+      `insert into enrollments (id, tenant_id, user_id, content_id, state, progress, mandatory, created_at, updated_at)
+       select cast(gen_random_uuid() as varchar(36)), ?, m.user_id, a.content_id, 'active', 0, false, ?, ?
+       from memberships m join assignments a on a.group_id = m.group_id
+       where ${members}
+       on conflict (user_id, content_id) do nothing
+       returning id`,
+      [tenantId, at, at, groupId, ...(part ?? []), ...assignmentBindings],
+    );
+    delta.enrollmentsCreated += created.length;
+    const opened = await raw<{ enrollment_id: string }>(
+      tx,
+      `insert into grants (id, tenant_id, enrollment_id, assignment_id, group_id, started_at, start_cause)
+       select cast(gen_random_uuid() as varchar(36)), ?, e.id, a.id, a.group_id, ?, ?
+       from memberships m
+       join assignments a on a.group_id = m.group_id
+       join enrollments e on e.user_id = m.user_id and e.content_id = a.content_id
+       where ${members}
+       on conflict (enrollment_id, assignment_id) where ended_at is null do nothing
+       returning enrollment_id`,
+      [tenantId, at, causeOf(cause), groupId, ...(part ?? []), ...assignmentBindings],
+    );
+    delta.grantsOpened += opened.length;
+    const enrollmentIds = [...new Set(opened.map((r) => r.enrollment_id))];
+    for (const ids of chunks(enrollmentIds, 500)) {
+      const reactivated = await raw<{ id: string }>(
+        tx,
+        `update enrollments set state = 'active', updated_at = ? where state = 'suspended' and id in (${placeholders(ids)}) returning id`,
+        [at, ...ids],
+      );
+      delta.enrollmentsReactivated += reactivated.length;
+    }
+  }
+  return delta;
+}
+
+/**
+ * Rule 2, leaving ends the group's grants, never the progress: when no open grant is left, the leave
+ * policy of the assignments whose grants just ended applies: `keep` stays active,
+ * `suspendIfNotStarted` suspends only without progress, `suspend` (the default) suspends. A completed
+ * enrollment stays completed.
+ */
+export async function endGrants(tx: Knex.Transaction, groupId: string, userIds: readonly string[], cause: Cause): Promise<EndDelta> {
+  const delta: EndDelta = { grantsEnded: 0, enrollmentsSuspended: 0 };
+  const at = now();
+  const endCause = causeOf(cause);
+  for (const part of chunks(userIds, 500)) {
+    const ended = await raw<{ enrollment_id: string }>(
+      tx,
+      `update grants set ended_at = ?, end_cause = ?
+       where ended_at is null and group_id = ?
+         and enrollment_id in (select id from enrollments where user_id in (${placeholders(part)}))
+       returning enrollment_id`,
+      [at, endCause, groupId, ...part],
+    );
+    delta.grantsEnded += ended.length;
+    const enrollmentIds = [...new Set(ended.map((r) => r.enrollment_id))];
+    for (const ids of chunks(enrollmentIds, 500)) {
+      const suspended = await raw<{ id: string }>(
+        tx,
+        `update enrollments set state = 'suspended', updated_at = ?
+         where state = 'active' and id in (${placeholders(ids)})
+           and not exists (select 1 from grants g where g.enrollment_id = enrollments.id and g.ended_at is null)
+           and not exists (
+             select 1 from grants g join assignments a on a.id = g.assignment_id
+             where g.enrollment_id = enrollments.id and g.ended_at = ? and g.end_cause = ?
+               and (a.on_leave = 'keep' or (a.on_leave = 'suspendIfNotStarted' and enrollments.progress > 0)))
+         returning id`,
+        [at, ...ids, at, endCause],
+      );
+      delta.enrollmentsSuspended += suspended.length;
+    }
+  }
+  return delta;
+}
+
+/** The enrollment rules as hooks on the membership store: they run in the transaction of the change. */
+export function registerEnrollmentRules(hooks: Hooks): void {
+  hooks.register(async (tx, event) => {
+    switch (event.type) {
+      case 'membership.added':
+        await openGrants(tx, event.tenantId, event.groupId, event.userIds, event.cause);
+        return;
+      case 'membership.removed':
+        await endGrants(tx, event.groupId, event.userIds, event.cause);
+        return;
+      default:
+        return;
+    }
+  });
+}

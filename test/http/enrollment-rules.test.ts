@@ -1,0 +1,158 @@
+import crypto from 'node:crypto';
+import { createTestApp, GROUP, patchOp, USER, type ScimClient, type TestApp } from '../helpers/app';
+
+interface EnrollmentBody {
+  id: string;
+  contentId: string;
+  state: string;
+  progress: number;
+  grants: { groupId: string; assignmentId: string; startedAt: string; endedAt: string | null; cause: { started: string; ended: string | null } }[];
+}
+
+/** The enrollment rules through the real path: SCIM for membership changes, the admin API for the rest. */
+describe('enrollment rules', () => {
+  let t: TestApp;
+  let scim: ScimClient;
+  let admin: ScimClient;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    scim = await t.scim();
+    admin = await t.admin();
+  });
+  afterAll(() => t.close());
+
+  const newUser = async () => (await scim.post('/Users', { schemas: [USER], userName: `u.${crypto.randomUUID()}` })).body.id as string;
+  const newGroup = async (members: string[] = []) =>
+    (await scim.post('/Groups', { schemas: [GROUP], displayName: `G ${crypto.randomUUID()}`, members: members.map((value) => ({ value })) })).body.id as string;
+  const newContent = async (kind = 'course') => (await admin.post('/content', { kind, title: `C ${crypto.randomUUID()}` })).body.id as string;
+  const assign = async (groupId: string, body: Record<string, unknown>) => {
+    const res = await admin.post(`/groups/${groupId}/assignments`, body);
+    expect(res.status).toBe(body.dryRun ? 200 : 201);
+    return res.body as { id: string; granted: number; enrollmentsCreated: number; enrollmentsReactivated: number };
+  };
+  const enrollmentsOf = async (userId: string) => (await admin.get(`/users/${userId}/enrollments`)).body.items as EnrollmentBody[];
+  const join = (groupId: string, userId: string) => scim.patch(`/Groups/${groupId}`, patchOp({ op: 'add', path: 'members', value: [{ value: userId }] })).expect(204);
+  const leave = (groupId: string, userId: string) => scim.patch(`/Groups/${groupId}`, patchOp({ op: 'remove', path: `members[value eq "${userId}"]` })).expect(204);
+
+  it('rule 1: joining a group enrolls in its courses, with a grant naming the group, assignment and request; twice changes nothing', async () => {
+    const [course, g, u] = [await newContent(), await newGroup(), await newUser()];
+    const a = await assign(g, { contentId: course });
+    const res = await scim.patch(`/Groups/${g}`, patchOp({ op: 'add', path: 'members', value: [{ value: u }] }));
+    expect(res.status).toBe(204);
+    const [e, ...rest] = await enrollmentsOf(u);
+    expect(rest).toEqual([]);
+    expect(e).toMatchObject({ contentId: course, state: 'active', progress: 0 });
+    expect(e!.grants).toEqual([
+      { groupId: g, assignmentId: a.id, startedAt: expect.any(String), endedAt: null, cause: { started: res.headers['x-request-id'], ended: null } },
+    ]);
+    await join(g, u);
+    expect(await enrollmentsOf(u)).toEqual([e]);
+  });
+
+  it('rule 2: leaving suspends without losing progress; re-joining restores the same enrollment', async () => {
+    const [course, g, u] = [await newContent(), await newGroup(), await newUser()];
+    await assign(g, { contentId: course });
+    await join(g, u);
+    const [before] = await enrollmentsOf(u);
+    expect((await admin.post(`/enrollments/${before!.id}/progress`, { progress: 40 })).body.progress).toBe(40);
+    await leave(g, u);
+    const [left] = await enrollmentsOf(u);
+    expect(left).toMatchObject({ id: before!.id, state: 'suspended', progress: 40 });
+    expect(left!.grants[0]!.endedAt).not.toBeNull();
+    await join(g, u);
+    const [back] = await enrollmentsOf(u);
+    expect(back).toMatchObject({ id: before!.id, state: 'active', progress: 40 });
+    expect(back!.grants.map((gr) => gr.endedAt === null)).toEqual([false, true]);
+  });
+
+  it('rule 2: two groups granting the same course — leaving one keeps access', async () => {
+    const [course, g1, g2, u] = [await newContent(), await newGroup(), await newGroup(), await newUser()];
+    await assign(g1, { contentId: course });
+    await assign(g2, { contentId: course });
+    await join(g1, u);
+    await join(g2, u);
+    await leave(g1, u);
+    const [e] = await enrollmentsOf(u);
+    expect(e).toMatchObject({ state: 'active' });
+    expect(e!.grants.filter((gr) => gr.endedAt === null).map((gr) => gr.groupId)).toEqual([g2]);
+  });
+
+  it('rule 2: the leave policy decides — keep stays active, suspendIfNotStarted keeps a started course, completed stays completed', async () => {
+    const [keepCourse, startedCourse, doneCourse, g, u] = [await newContent(), await newContent(), await newContent(), await newGroup(), await newUser()];
+    await assign(g, { contentId: keepCourse, onLeave: 'keep' });
+    await assign(g, { contentId: startedCourse, onLeave: 'suspendIfNotStarted' });
+    await assign(g, { contentId: doneCourse });
+    await join(g, u);
+    const byContent = async () => new Map((await enrollmentsOf(u)).map((e) => [e.contentId, e]));
+    const before = await byContent();
+    await admin.post(`/enrollments/${before.get(startedCourse)!.id}/progress`, { progress: 10 });
+    await admin.post(`/enrollments/${before.get(doneCourse)!.id}/progress`, { completed: true });
+    await leave(g, u);
+    const after = await byContent();
+    expect(after.get(keepCourse)!.state).toBe('active');
+    expect(after.get(startedCourse)!.state).toBe('active');
+    expect(after.get(doneCourse)!).toMatchObject({ state: 'completed', progress: 100 });
+  });
+
+  it('rule 3: assigning reaches current members at once and future members as they join; futureOnly skips the current ones', async () => {
+    const [c1, c2, a, b] = [await newContent(), await newContent(), await newUser(), await newUser()];
+    const g = await newGroup([a]);
+    const now = await assign(g, { contentId: c1 });
+    expect(now).toMatchObject({ granted: 1, enrollmentsCreated: 1 });
+    const later = await assign(g, { contentId: c2, futureOnly: true });
+    expect(later.granted).toBe(0);
+    expect((await enrollmentsOf(a)).map((e) => e.contentId)).toEqual([c1]);
+    await join(g, b);
+    expect((await enrollmentsOf(b)).map((e) => e.contentId).sort()).toEqual([c1, c2].sort());
+  });
+
+  it('rule 3: a dry run reports the counts and changes nothing', async () => {
+    const [course, a, b] = [await newContent(), await newUser(), await newUser()];
+    const g = await newGroup([a, b]);
+    const dry = await assign(g, { contentId: course, dryRun: true });
+    expect(dry).toMatchObject({ granted: 2, enrollmentsCreated: 2, enrollmentsReactivated: 0 });
+    expect((await admin.get(`/groups/${g}/assignments`)).body.items).toEqual([]);
+    expect(await enrollmentsOf(a)).toEqual([]);
+    const real = await assign(g, { contentId: course });
+    expect(real.granted).toBe(2);
+    expect((await admin.get(`/groups/${g}/assignments`)).body.items).toEqual([
+      expect.objectContaining({ id: real.id, groupId: g, contentId: course, onLeave: 'suspend', mandatory: false, futureOnly: false }),
+    ]);
+  });
+
+  it('refuses an assignment of unknown content, to an unknown group, twice, or with both due forms, and creates nothing', async () => {
+    const [course, g] = [await newContent(), await newGroup()];
+    expect((await admin.post(`/groups/${g}/assignments`, { contentId: crypto.randomUUID() })).status).toBe(404);
+    expect((await admin.post(`/groups/${crypto.randomUUID()}/assignments`, { contentId: course })).status).toBe(404);
+    expect((await admin.post(`/groups/${g}/assignments`, { contentId: course, dueDate: '2027-01-01', dueInDays: 5 })).status).toBe(400);
+    await assign(g, { contentId: course });
+    const again = await admin.post(`/groups/${g}/assignments`, { contentId: course });
+    expect(again.status).toBe(409);
+    expect((await admin.get(`/groups/${g}/assignments`)).body.items).toHaveLength(1);
+  });
+
+  it('rule 6: deleting a user ends their grants and keeps the learning record', async () => {
+    const [course, u] = [await newContent(), await newUser()];
+    const g = await newGroup([u]);
+    await assign(g, { contentId: course });
+    const [e] = await enrollmentsOf(u);
+    await admin.post(`/enrollments/${e!.id}/progress`, { progress: 70 });
+    await scim.delete(`/Users/${u}`).expect(204);
+    const [kept] = await enrollmentsOf(u);
+    expect(kept).toMatchObject({ id: e!.id, state: 'suspended', progress: 70 });
+  });
+
+  it('rule 11: a hook failure inside the push rolls back the membership and its enrollments together', async () => {
+    const [course, g, u] = [await newContent(), await newGroup(), await newUser()];
+    await assign(g, { contentId: course });
+    const unregister = t.store.hooks.register((_tx, event) => {
+      if (event.type === 'membership.added') throw new Error('sync log unavailable');
+    });
+    const res = await scim.patch(`/Groups/${g}`, patchOp({ op: 'add', path: 'members', value: [{ value: u }] }));
+    unregister();
+    expect(res.status).toBe(500);
+    expect(await enrollmentsOf(u)).toEqual([]);
+    expect((await scim.get(`/Groups/${g}`)).body.members ?? []).toEqual([]);
+  });
+});
