@@ -32,6 +32,8 @@ export async function up(knex: Knex): Promise<void> {
     t.integer('progress').notNullable().defaultTo(0);
     t.string('due_at', 30);
     t.boolean('mandatory').notNullable().defaultTo(false);
+    // Suspended because the user is deactivated (rule 6): reactivation resumes exactly these.
+    t.boolean('paused').notNullable().defaultTo(false);
     t.string('completed_at', 30);
     t.string('expires_at', 30);
     t.string('created_at', 30).notNullable();

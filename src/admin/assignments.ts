@@ -26,6 +26,19 @@ export function assignmentsRouter(assignments: AssignmentStore, enrollments: Enr
     res.json({ items, next: null });
   });
 
+  router.patch('/assignments/:id', async (req, res) => {
+    const change = validBody(Bodies.assignmentUpdate, req.body);
+    const updated = await assignments.update(principalOf(req).tenantId, req.params.id, change);
+    if (!updated) throw AdminErrors.notFound(`Assignment ${req.params.id}`);
+    res.json(updated);
+  });
+
+  router.delete('/assignments/:id', async (req, res) => {
+    const removed = await assignments.remove(principalOf(req).tenantId, req.params.id, causeOf(req));
+    if (!removed) throw AdminErrors.notFound(`Assignment ${req.params.id}`);
+    res.status(204).end();
+  });
+
   router.post('/enrollments/:id/progress', async (req, res) => {
     const report = validBody(Bodies.progress, req.body);
     const enrollment = await enrollments.reportProgress(principalOf(req).tenantId, req.params.id, report);

@@ -1,9 +1,10 @@
 import Ajv, { type ValidateFunction } from 'ajv';
 import assignmentCreate from '../../schemas/assignment-create.json';
+import assignmentUpdate from '../../schemas/assignment-update.json';
 import contentCreate from '../../schemas/content-create.json';
 import progress from '../../schemas/progress.json';
 import contentUpdate from '../../schemas/content-update.json';
-import type { AssignmentInput } from '../enrollment/assignments';
+import type { AssignmentInput, AssignmentUpdate } from '../enrollment/assignments';
 import { AdminErrors } from './errors';
 
 const ajv = new Ajv({ allErrors: true, strict: true });
@@ -13,6 +14,7 @@ export const Bodies = {
   contentCreate: ajv.compile<{ kind: 'course' | 'program' | 'scenario' | 'bot' | 'persona'; title: string; externalId?: string | null }>(contentCreate),
   contentUpdate: ajv.compile<{ title?: string; externalId?: string | null }>(contentUpdate),
   assignmentCreate: ajv.compile<AssignmentInput & { dryRun?: boolean }>(assignmentCreate),
+  assignmentUpdate: ajv.compile<AssignmentUpdate>(assignmentUpdate),
   progress: ajv.compile<{ progress?: number; completed?: true }>(progress),
 };
 

@@ -4,7 +4,7 @@ import { constraintOf } from '../db/errors';
 import { now, toBool } from '../db/tables';
 import { StoreError, StoreErrors } from '../membership/errors';
 import type { Cause } from '../membership/types';
-import { openGrants, type GrantDelta } from './rules';
+import { openGrants, unassign, type EndDelta, type GrantDelta } from './rules';
 
 export type LeavePolicy = 'suspend' | 'keep' | 'suspendIfNotStarted';
 
@@ -16,6 +16,14 @@ export interface AssignmentInput {
   recertifyMonths?: number;
   onLeave?: LeavePolicy;
   futureOnly?: boolean;
+}
+
+export interface AssignmentUpdate {
+  mandatory?: boolean;
+  dueDate?: string | null;
+  dueInDays?: number | null;
+  recertifyMonths?: number | null;
+  onLeave?: LeavePolicy;
 }
 
 export interface Assignment {
@@ -120,6 +128,36 @@ export class AssignmentStore {
       if (err instanceof DryRun) return err.result;
       throw err;
     }
+  }
+
+  /** Changes an assignment's options (not its group or content). */
+  async update(tenantId: string, id: string, change: AssignmentUpdate): Promise<Assignment | undefined> {
+    const patch: Partial<AssignmentRow> = {};
+    if (change.mandatory !== undefined) patch.mandatory = change.mandatory;
+    if (change.dueDate !== undefined) {
+      patch.due_date = change.dueDate === null ? null : new Date(change.dueDate).toISOString();
+      if (change.dueDate !== null) patch.due_in_days = null;
+    }
+    if (change.dueInDays !== undefined) {
+      patch.due_in_days = change.dueInDays;
+      if (change.dueInDays !== null) patch.due_date = null;
+    }
+    if (change.recertifyMonths !== undefined) patch.recertify_months = change.recertifyMonths;
+    if (change.onLeave !== undefined) patch.on_leave = change.onLeave;
+    const n = await this.db.knex('assignments').where({ tenant_id: tenantId, id }).update(patch);
+    if (!n) return undefined;
+    return fromRow((await this.db.knex('assignments').where({ tenant_id: tenantId, id }).first()) as AssignmentRow);
+  }
+
+  /** Rule 4: the assignment goes; its grants end; course enrollments stay, access-only content ends. */
+  async remove(tenantId: string, id: string, cause: Cause): Promise<EndDelta | undefined> {
+    return this.db.knex.transaction(async (tx) => {
+      const found = (await tx('assignments').where({ tenant_id: tenantId, id }).first('id')) as { id: string } | undefined;
+      if (!found) return undefined;
+      const delta = await unassign(tx, tenantId, id, cause);
+      await tx('assignments').where({ tenant_id: tenantId, id }).delete();
+      return delta;
+    });
   }
 
   async listForGroup(tenantId: string, groupId: string): Promise<Assignment[] | undefined> {

@@ -40,11 +40,13 @@ export async function openGrants(
   const parts: (readonly string[] | undefined)[] = userIds === 'allMembers' ? [undefined] : chunks(userIds, 500);
   for (const part of parts) {
     const members = `m.group_id = ?${part ? ` and m.user_id in (${placeholders(part)})` : ''}${onlyAssignments}`;
+    // A deactivated user's new enrollment starts paused (rule 6).
     const created = await raw<{ id: string }>(
       tx,
-      `insert into enrollments (id, tenant_id, user_id, content_id, state, progress, mandatory, created_at, updated_at)
-       select cast(gen_random_uuid() as varchar(36)), ?, m.user_id, a.content_id, 'active', 0, false, ?, ?
-       from memberships m join assignments a on a.group_id = m.group_id
+      `insert into enrollments (id, tenant_id, user_id, content_id, state, paused, progress, mandatory, created_at, updated_at)
+       select cast(gen_random_uuid() as varchar(36)), ?, m.user_id, a.content_id,
+              case when u.active then 'active' else 'suspended' end, not u.active, 0, false, ?, ?
+       from memberships m join assignments a on a.group_id = m.group_id join users u on u.id = m.user_id
        where ${members}
        on conflict (user_id, content_id) do nothing
        returning id`,
@@ -66,12 +68,18 @@ export async function openGrants(
     delta.grantsOpened += opened.length;
     const enrollmentIds = [...new Set(opened.map((r) => r.enrollment_id))];
     for (const ids of chunks(enrollmentIds, 500)) {
-      const reactivated = await raw<{ id: string }>(
+      // Reactivated, or, for a deactivated user, marked to resume when the user is reactivated.
+      const reactivated = await raw<{ id: string; state: string }>(
         tx,
-        `update enrollments set state = 'active', updated_at = ? where state = 'suspended' and id in (${placeholders(ids)}) returning id`,
+        `update enrollments
+         set state = case when (select active from users where users.id = enrollments.user_id) then 'active' else state end,
+             paused = not (select active from users where users.id = enrollments.user_id),
+             updated_at = ?
+         where state = 'suspended' and id in (${placeholders(ids)})
+         returning id, state`,
         [at, ...ids],
       );
-      delta.enrollmentsReactivated += reactivated.length;
+      delta.enrollmentsReactivated += reactivated.filter((r) => r.state === 'active').length;
     }
   }
   return delta;
@@ -99,10 +107,11 @@ export async function endGrants(tx: Knex.Transaction, groupId: string, userIds: 
     delta.grantsEnded += ended.length;
     const enrollmentIds = [...new Set(ended.map((r) => r.enrollment_id))];
     for (const ids of chunks(enrollmentIds, 500)) {
+      // A paused enrollment (deactivated user) loses its claim to resume too.
       const suspended = await raw<{ id: string }>(
         tx,
-        `update enrollments set state = 'suspended', updated_at = ?
-         where state = 'active' and id in (${placeholders(ids)})
+        `update enrollments set state = 'suspended', paused = false, updated_at = ?
+         where (state = 'active' or (state = 'suspended' and paused)) and id in (${placeholders(ids)})
            and not exists (select 1 from grants g where g.enrollment_id = enrollments.id and g.ended_at is null)
            and not exists (
              select 1 from grants g join assignments a on a.id = g.assignment_id
@@ -117,6 +126,51 @@ export async function endGrants(tx: Knex.Transaction, groupId: string, userIds: 
   return delta;
 }
 
+/**
+ * Rule 4, unassigning stops new enrollments and does not un-enroll: the assignment's grants end;
+ * course-like enrollments stay as they are, while access-only content (bots, personas) is available
+ * exactly while an open grant exists, so it is suspended at once.
+ */
+export async function unassign(tx: Knex.Transaction, tenantId: string, assignmentId: string, cause: Cause): Promise<EndDelta> {
+  const at = now();
+  const ended = await raw<{ enrollment_id: string }>(
+    tx,
+    `update grants set ended_at = ?, end_cause = ? where ended_at is null and tenant_id = ? and assignment_id = ? returning enrollment_id`,
+    [at, causeOf(cause), tenantId, assignmentId],
+  );
+  let suspended = 0;
+  for (const ids of chunks([...new Set(ended.map((r) => r.enrollment_id))], 500)) {
+    const rows = await raw<{ id: string }>(
+      tx,
+      `update enrollments set state = 'suspended', updated_at = ?
+       where state = 'active' and id in (${placeholders(ids)})
+         and content_id in (select id from content where kind in ('bot', 'persona'))
+         and not exists (select 1 from grants g where g.enrollment_id = enrollments.id and g.ended_at is null)
+       returning id`,
+      [at, ...ids],
+    );
+    suspended += rows.length;
+  }
+  return { grantsEnded: ended.length, enrollmentsSuspended: suspended };
+}
+
+/** Rule 6: deactivating a user pauses every active enrollment; reactivating resumes exactly those. */
+export async function pauseUser(tx: Knex.Transaction, tenantId: string, userId: string, active: boolean): Promise<number> {
+  const at = now();
+  const rows = active
+    ? await raw<{ id: string }>(
+        tx,
+        `update enrollments set state = 'active', paused = false, updated_at = ? where tenant_id = ? and user_id = ? and paused returning id`,
+        [at, tenantId, userId],
+      )
+    : await raw<{ id: string }>(
+        tx,
+        `update enrollments set state = 'suspended', paused = true, updated_at = ? where tenant_id = ? and user_id = ? and state = 'active' returning id`,
+        [at, tenantId, userId],
+      );
+  return rows.length;
+}
+
 /** The enrollment rules as hooks on the membership store: they run in the transaction of the change. */
 export function registerEnrollmentRules(hooks: Hooks): void {
   hooks.register(async (tx, event) => {
@@ -126,6 +180,10 @@ export function registerEnrollmentRules(hooks: Hooks): void {
         return;
       case 'membership.removed':
         await endGrants(tx, event.groupId, event.userIds, event.cause);
+        return;
+      case 'user.deactivated':
+      case 'user.reactivated':
+        await pauseUser(tx, event.tenantId, event.userId, event.type === 'user.reactivated');
         return;
       default:
         return;

@@ -132,6 +132,76 @@ describe('enrollment rules', () => {
     expect((await admin.get(`/groups/${g}/assignments`)).body.items).toHaveLength(1);
   });
 
+  it('rule 4: unassigning keeps course enrollments but ends a bot’s access at once; nobody new is enrolled', async () => {
+    const [course, bot, u, v] = [await newContent(), await newContent('bot'), await newUser(), await newUser()];
+    const g = await newGroup([u]);
+    const a1 = await assign(g, { contentId: course });
+    const a2 = await assign(g, { contentId: bot });
+    expect((await admin.delete(`/assignments/${a1.id}`)).status).toBe(204);
+    expect((await admin.delete(`/assignments/${a2.id}`)).status).toBe(204);
+    const byContent = new Map((await enrollmentsOf(u)).map((e) => [e.contentId, e]));
+    expect(byContent.get(course)!.state).toBe('active');
+    expect(byContent.get(bot)!.state).toBe('suspended');
+    expect([...byContent.values()].every((e) => e.grants.every((gr) => gr.endedAt !== null))).toBe(true);
+    await join(g, v);
+    expect(await enrollmentsOf(v)).toEqual([]);
+    expect((await admin.delete(`/assignments/${a1.id}`)).status).toBe(404);
+  });
+
+  it('changes an assignment’s options with PATCH, and refuses what cannot change', async () => {
+    const [course, g] = [await newContent(), await newGroup()];
+    const a = await assign(g, { contentId: course, dueInDays: 7 });
+    const res = await admin.patch(`/assignments/${a.id}`, { mandatory: true, dueDate: '2027-03-01', onLeave: 'keep' });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ id: a.id, mandatory: true, dueDate: '2027-03-01T00:00:00.000Z', dueInDays: null, onLeave: 'keep' });
+    expect((await admin.patch(`/assignments/${a.id}`, { contentId: course })).status).toBe(400);
+    expect((await admin.patch(`/assignments/${crypto.randomUUID()}`, { mandatory: false })).status).toBe(404);
+  });
+
+  it('rule 5: deleting a group ends its grants and assignments; enrollments and accounts stay', async () => {
+    const [course, u] = [await newContent(), await newUser()];
+    const g = await newGroup([u]);
+    await assign(g, { contentId: course });
+    await scim.delete(`/Groups/${g}`).expect(204);
+    const [e] = await enrollmentsOf(u);
+    expect(e).toMatchObject({ contentId: course, state: 'suspended' });
+    expect((await scim.get(`/Users/${u}`)).status).toBe(200);
+    expect((await admin.get(`/groups/${g}/assignments`)).status).toBe(404);
+  });
+
+  it('rule 6: deactivating suspends access to everything, keeps memberships and progress; reactivating restores exactly that', async () => {
+    const [c1, c2, done, u] = [await newContent(), await newContent(), await newContent(), await newUser()];
+    const g = await newGroup([u]);
+    for (const c of [c1, c2, done]) await assign(g, { contentId: c });
+    const before = new Map((await enrollmentsOf(u)).map((e) => [e.contentId, e]));
+    await admin.post(`/enrollments/${before.get(c1)!.id}/progress`, { progress: 30 });
+    await admin.post(`/enrollments/${before.get(done)!.id}/progress`, { completed: true });
+    await scim.patch(`/Users/${u}`, patchOp({ op: 'Replace', path: 'active', value: 'False' })).expect(204);
+    const off = new Map((await enrollmentsOf(u)).map((e) => [e.contentId, e]));
+    expect([off.get(c1)!.state, off.get(c2)!.state, off.get(done)!.state]).toEqual(['suspended', 'suspended', 'completed']);
+    expect(off.get(c1)!.progress).toBe(30);
+    expect((await scim.get(`/Groups/${g}`)).body.members.map((m: { value: string }) => m.value)).toEqual([u]);
+    await scim.patch(`/Users/${u}`, patchOp({ op: 'replace', path: 'active', value: true })).expect(204);
+    const on = new Map((await enrollmentsOf(u)).map((e) => [e.contentId, e]));
+    expect([on.get(c1)!.state, on.get(c2)!.state, on.get(done)!.state]).toEqual(['active', 'active', 'completed']);
+  });
+
+  it('rule 6: a deactivated user who leaves a group is not given access back on reactivation; one who joins gets it then', async () => {
+    const [c1, c2, u] = [await newContent(), await newContent(), await newUser()];
+    const g1 = await newGroup([u]);
+    const g2 = await newGroup();
+    await assign(g1, { contentId: c1 });
+    await assign(g2, { contentId: c2 });
+    await scim.patch(`/Users/${u}`, patchOp({ op: 'replace', path: 'active', value: false })).expect(204);
+    await leave(g1, u);
+    await join(g2, u);
+    expect((await enrollmentsOf(u)).map((e) => e.state)).toEqual(['suspended', 'suspended']);
+    await scim.patch(`/Users/${u}`, patchOp({ op: 'replace', path: 'active', value: true })).expect(204);
+    const on = new Map((await enrollmentsOf(u)).map((e) => [e.contentId, e.state]));
+    expect(on.get(c1)).toBe('suspended');
+    expect(on.get(c2)).toBe('active');
+  });
+
   it('rule 6: deleting a user ends their grants and keeps the learning record', async () => {
     const [course, u] = [await newContent(), await newUser()];
     const g = await newGroup([u]);
