@@ -50,7 +50,7 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
 
-  registerEnrollmentRules(deps.store.hooks);
+  registerEnrollmentRules(deps.store.hooks, deps.db.dialect);
   app.use(
     '/admin/v1',
     adminRouter({

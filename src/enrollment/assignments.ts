@@ -4,7 +4,7 @@ import { constraintOf } from '../db/errors';
 import { now, toBool } from '../db/tables';
 import { StoreError, StoreErrors } from '../membership/errors';
 import type { Cause } from '../membership/types';
-import { openGrants, unassign, type EndDelta, type GrantDelta } from './rules';
+import { openGrants, recomputeTerms, unassign, type EndDelta, type GrantDelta } from './rules';
 
 export type LeavePolicy = 'suspend' | 'keep' | 'suspendIfNotStarted';
 
@@ -119,7 +119,7 @@ export class AssignmentStore {
         }
         const delta = row.future_only
           ? { enrollmentsCreated: 0, enrollmentsReactivated: 0, grantsOpened: 0 }
-          : await openGrants(tx, tenantId, groupId, 'allMembers', cause, [row.id]);
+          : await openGrants(tx, this.db.dialect, tenantId, groupId, 'allMembers', cause, [row.id]);
         const result = { assignment: fromRow(row), delta };
         if (opts.dryRun) throw new DryRun(result);
         return result;
@@ -144,9 +144,14 @@ export class AssignmentStore {
     }
     if (change.recertifyMonths !== undefined) patch.recertify_months = change.recertifyMonths;
     if (change.onLeave !== undefined) patch.on_leave = change.onLeave;
-    const n = await this.db.knex('assignments').where({ tenant_id: tenantId, id }).update(patch);
-    if (!n) return undefined;
-    return fromRow((await this.db.knex('assignments').where({ tenant_id: tenantId, id }).first()) as AssignmentRow);
+    return this.db.knex.transaction(async (tx) => {
+      const n = await tx('assignments').where({ tenant_id: tenantId, id }).update(patch);
+      if (!n) return undefined;
+      // Rule 7: the terms of every enrollment this assignment currently grants follow the change.
+      const granted = (await tx('grants').where({ tenant_id: tenantId, assignment_id: id }).whereNull('ended_at').pluck('enrollment_id')) as string[];
+      await recomputeTerms(tx, this.db.dialect, granted);
+      return fromRow((await tx('assignments').where({ tenant_id: tenantId, id }).first()) as AssignmentRow);
+    });
   }
 
   /** Rule 4: the assignment goes; its grants end; course enrollments stay, access-only content ends. */
@@ -154,7 +159,7 @@ export class AssignmentStore {
     return this.db.knex.transaction(async (tx) => {
       const found = (await tx('assignments').where({ tenant_id: tenantId, id }).first('id')) as { id: string } | undefined;
       if (!found) return undefined;
-      const delta = await unassign(tx, tenantId, id, cause);
+      const delta = await unassign(tx, this.db.dialect, tenantId, id, cause);
       await tx('assignments').where({ tenant_id: tenantId, id }).delete();
       return delta;
     });

@@ -1,8 +1,44 @@
 import type { Knex } from 'knex';
+import type { Dialect } from '../db/knex';
 import { chunks, now } from '../db/tables';
 import type { Hooks } from '../membership/hooks';
 import type { Cause } from '../membership/types';
 import { placeholders, raw } from './sql';
+
+/** Rule 8: a late joiner whose absolute due date has already passed gets this many days from joining. */
+export const LATE_JOINER_MIN_DAYS = 7;
+
+/** `iso + days`, as an ISO-8601 UTC string with milliseconds, on either engine. */
+function plusDays(dialect: Dialect, isoColumn: string, daysSql: string): string {
+  return dialect === 'sqlite'
+    ? `strftime('%Y-%m-%dT%H:%M:%fZ', ${isoColumn}, '+' || (${daysSql}) || ' days')`
+    : `to_char((cast(${isoColumn} as timestamptz) + (${daysSql}) * interval '1 day') at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+}
+
+/**
+ * Rules 7 and 8, overlaps resolve to the strictest: mandatory if any open grant's assignment is, and
+ * the earliest due date of the open grants, where a relative due date counts from the grant's start
+ * and an absolute one already past at joining gives LATE_JOINER_MIN_DAYS. One statement per 500
+ * enrollments; a completed enrollment's dates never move.
+ */
+export async function recomputeTerms(tx: Knex.Transaction, dialect: Dialect, enrollmentIds: readonly string[]): Promise<void> {
+  const at = now();
+  const open = `from grants g join assignments a on a.id = g.assignment_id where g.enrollment_id = enrollments.id and g.ended_at is null`;
+  const due = `case
+      when a.due_in_days is not null then ${plusDays(dialect, 'g.started_at', 'a.due_in_days')}
+      when a.due_date is not null and a.due_date < g.started_at then ${plusDays(dialect, 'g.started_at', String(LATE_JOINER_MIN_DAYS))}
+      else a.due_date end`;
+  for (const ids of chunks([...new Set(enrollmentIds)], 500)) {
+    await tx.raw(
+      `update enrollments set
+         mandatory = (coalesce((select max(case when a.mandatory then 1 else 0 end) ${open}), 0) = 1),
+         due_at = (select min(${due}) ${open}),
+         updated_at = ?
+       where state <> 'completed' and id in (${placeholders(ids)})`,
+      [at, ...ids],
+    );
+  }
+}
 
 /** What a fan-out did: counts for the caller (and, later, the sync log). */
 export interface GrantDelta {
@@ -26,6 +62,7 @@ const causeOf = (c: Cause): string => c.requestId || c.source;
  */
 export async function openGrants(
   tx: Knex.Transaction,
+  dialect: Dialect,
   tenantId: string,
   groupId: string,
   userIds: readonly string[] | 'allMembers',
@@ -81,6 +118,7 @@ export async function openGrants(
       );
       delta.enrollmentsReactivated += reactivated.filter((r) => r.state === 'active').length;
     }
+    await recomputeTerms(tx, dialect, enrollmentIds);
   }
   return delta;
 }
@@ -91,7 +129,7 @@ export async function openGrants(
  * `suspendIfNotStarted` suspends only without progress, `suspend` (the default) suspends. A completed
  * enrollment stays completed.
  */
-export async function endGrants(tx: Knex.Transaction, groupId: string, userIds: readonly string[], cause: Cause): Promise<EndDelta> {
+export async function endGrants(tx: Knex.Transaction, dialect: Dialect, groupId: string, userIds: readonly string[], cause: Cause): Promise<EndDelta> {
   const delta: EndDelta = { grantsEnded: 0, enrollmentsSuspended: 0 };
   const at = now();
   const endCause = causeOf(cause);
@@ -122,6 +160,7 @@ export async function endGrants(tx: Knex.Transaction, groupId: string, userIds: 
       );
       delta.enrollmentsSuspended += suspended.length;
     }
+    await recomputeTerms(tx, dialect, enrollmentIds);
   }
   return delta;
 }
@@ -131,7 +170,7 @@ export async function endGrants(tx: Knex.Transaction, groupId: string, userIds: 
  * course-like enrollments stay as they are, while access-only content (bots, personas) is available
  * exactly while an open grant exists, so it is suspended at once.
  */
-export async function unassign(tx: Knex.Transaction, tenantId: string, assignmentId: string, cause: Cause): Promise<EndDelta> {
+export async function unassign(tx: Knex.Transaction, dialect: Dialect, tenantId: string, assignmentId: string, cause: Cause): Promise<EndDelta> {
   const at = now();
   const ended = await raw<{ enrollment_id: string }>(
     tx,
@@ -151,6 +190,7 @@ export async function unassign(tx: Knex.Transaction, tenantId: string, assignmen
     );
     suspended += rows.length;
   }
+  await recomputeTerms(tx, dialect, ended.map((r) => r.enrollment_id));
   return { grantsEnded: ended.length, enrollmentsSuspended: suspended };
 }
 
@@ -172,14 +212,14 @@ export async function pauseUser(tx: Knex.Transaction, tenantId: string, userId: 
 }
 
 /** The enrollment rules as hooks on the membership store: they run in the transaction of the change. */
-export function registerEnrollmentRules(hooks: Hooks): void {
+export function registerEnrollmentRules(hooks: Hooks, dialect: Dialect): void {
   hooks.register(async (tx, event) => {
     switch (event.type) {
       case 'membership.added':
-        await openGrants(tx, event.tenantId, event.groupId, event.userIds, event.cause);
+        await openGrants(tx, dialect, event.tenantId, event.groupId, event.userIds, event.cause);
         return;
       case 'membership.removed':
-        await endGrants(tx, event.groupId, event.userIds, event.cause);
+        await endGrants(tx, dialect, event.groupId, event.userIds, event.cause);
         return;
       case 'user.deactivated':
       case 'user.reactivated':

@@ -6,6 +6,8 @@ interface EnrollmentBody {
   contentId: string;
   state: string;
   progress: number;
+  dueAt: string | null;
+  mandatory: boolean;
   grants: { groupId: string; assignmentId: string; startedAt: string; endedAt: string | null; cause: { started: string; ended: string | null } }[];
 }
 
@@ -200,6 +202,64 @@ describe('enrollment rules', () => {
     const on = new Map((await enrollmentsOf(u)).map((e) => [e.contentId, e.state]));
     expect(on.get(c1)).toBe('suspended');
     expect(on.get(c2)).toBe('active');
+  });
+
+  const days = (fromIso: string, toIso: string) => Math.round((Date.parse(toIso) - Date.parse(fromIso)) / 86_400_000);
+
+  it('rule 7: overlapping grants resolve to the strictest, and are recomputed when one ends', async () => {
+    const [course, u] = [await newContent(), await newUser()];
+    const relaxed = await newGroup();
+    const strict = await newGroup();
+    await assign(relaxed, { contentId: course, dueInDays: 30 });
+    await assign(strict, { contentId: course, dueInDays: 10, mandatory: true });
+    await join(relaxed, u);
+    const [first] = await enrollmentsOf(u);
+    expect(first).toMatchObject({ mandatory: false });
+    expect(days(first!.grants[0]!.startedAt, first!.dueAt!)).toBe(30);
+    await join(strict, u);
+    const [both] = await enrollmentsOf(u);
+    expect(both!.mandatory).toBe(true);
+    const strictGrant = both!.grants.find((gr) => gr.groupId === strict)!;
+    expect(days(strictGrant.startedAt, both!.dueAt!)).toBe(10);
+    await leave(strict, u);
+    const [after] = await enrollmentsOf(u);
+    expect(after!.mandatory).toBe(false);
+    expect(days(first!.grants[0]!.startedAt, after!.dueAt!)).toBe(30);
+  });
+
+  it('rule 7: a completed enrollment’s dates never move', async () => {
+    const [course, u] = [await newContent(), await newUser()];
+    const g1 = await newGroup([u]);
+    const g2 = await newGroup();
+    await assign(g1, { contentId: course, dueInDays: 30 });
+    const [e] = await enrollmentsOf(u);
+    await admin.post(`/enrollments/${e!.id}/progress`, { completed: true });
+    await assign(g2, { contentId: course, dueInDays: 1, mandatory: true });
+    await join(g2, u);
+    const [after] = await enrollmentsOf(u);
+    expect(after).toMatchObject({ state: 'completed', dueAt: e!.dueAt, mandatory: false });
+  });
+
+  it('rule 8: a late joiner whose absolute due date has passed gets the minimum window; one before it keeps the date', async () => {
+    const [late, onTime, u] = [await newContent(), await newContent(), await newUser()];
+    const g = await newGroup();
+    const future = new Date(Date.now() + 60 * 86_400_000).toISOString();
+    await assign(g, { contentId: late, dueDate: '2020-01-01' });
+    await assign(g, { contentId: onTime, dueDate: future });
+    await join(g, u);
+    const byContent = new Map((await enrollmentsOf(u)).map((e) => [e.contentId, e]));
+    const lateOne = byContent.get(late)!;
+    expect(days(lateOne.grants[0]!.startedAt, lateOne.dueAt!)).toBe(7);
+    expect(byContent.get(onTime)!.dueAt).toBe(future);
+  });
+
+  it('rule 7: changing an assignment’s terms moves the terms of the enrollments it grants', async () => {
+    const [course, u] = [await newContent(), await newUser()];
+    const g = await newGroup([u]);
+    const a = await assign(g, { contentId: course });
+    expect((await enrollmentsOf(u))[0]).toMatchObject({ mandatory: false, dueAt: null });
+    await admin.patch(`/assignments/${a.id}`, { mandatory: true, dueDate: '2031-06-30' }).expect(200);
+    expect((await enrollmentsOf(u))[0]).toMatchObject({ mandatory: true, dueAt: '2031-06-30T00:00:00.000Z' });
   });
 
   it('rule 6: deleting a user ends their grants and keeps the learning record', async () => {
