@@ -3,6 +3,7 @@ import { createApp } from './app';
 import { ConfigError, loadConfig, type Config } from './config';
 import { keepStatisticsCurrent, migrateLatest, openDb, type Db } from './db/knex';
 import { createLogger } from './log';
+import { AssignmentStore } from './enrollment/assignments';
 import { MembershipStore } from './membership/store';
 import { SCOPES, Tenancy, type Scope } from './tenancy/tokens';
 
@@ -15,6 +16,7 @@ Commands:
                                           create a token (and the tenant, if new); prints the token alone
   token list [--tenant NAME] [--json]     list tokens (never their secrets)
   token revoke ID|HINT                    revoke a token; effective on the next request
+  reconcile [--tenant NAME] [--dry-run]   repair drift between memberships, assignments and enrollments
   help                                    this text
 
 Environment: DATABASE_URL (sqlite:PATH or postgres://…, default sqlite:./data/roster.db), PORT (8080),
@@ -156,6 +158,20 @@ async function main(argv: string[]): Promise<void> {
           default:
             throw new UsageError('token takes create, list or revoke');
         }
+      });
+    case 'reconcile':
+      return withDb(config, async (db) => {
+        const tenantName = flag(args, 'tenant');
+        const tenants = (await db.knex('tenants').modify((q) => (tenantName ? q.where('name', tenantName) : q)).orderBy('name')) as { id: string; name: string }[];
+        if (tenantName && !tenants.length) throw new UsageError(`No tenant named "${tenantName}"`);
+        const store = new AssignmentStore(db);
+        const rows: string[][] = [];
+        for (const t of tenants) {
+          const c = await store.reconcile(t.id, { requestId: 'cli-reconcile', source: 'cli' }, { dryRun: args.flags['dry-run'] === true });
+          rows.push([t.name, ...[c.enrollmentsCreated, c.enrollmentsReactivated, c.grantsOpened, c.grantsEnded, c.enrollmentsSuspended].map(String)]);
+        }
+        printTable(['TENANT', 'ENROLLMENTS CREATED', 'REACTIVATED', 'GRANTS OPENED', 'GRANTS ENDED', 'SUSPENDED'], rows);
+        if (args.flags['dry-run'] === true) process.stdout.write('(dry run: nothing was changed)\n');
       });
     default:
       throw new UsageError(`Unknown command "${command}"`);

@@ -39,6 +39,12 @@ export function assignmentsRouter(assignments: AssignmentStore, enrollments: Enr
     res.status(204).end();
   });
 
+  router.post('/reconcile', async (req, res) => {
+    const { dryRun } = validBody(Bodies.reconcile, req.body ?? {});
+    const counts = await assignments.reconcile(principalOf(req).tenantId, causeOf(req), { dryRun });
+    res.json({ dryRun: dryRun === true, ...counts });
+  });
+
   router.post('/enrollments/:id/progress', async (req, res) => {
     const report = validBody(Bodies.progress, req.body);
     const enrollment = await enrollments.reportProgress(principalOf(req).tenantId, req.params.id, report);

@@ -3,6 +3,7 @@ import assignmentCreate from '../../schemas/assignment-create.json';
 import assignmentUpdate from '../../schemas/assignment-update.json';
 import contentCreate from '../../schemas/content-create.json';
 import progress from '../../schemas/progress.json';
+import reconcile from '../../schemas/reconcile.json';
 import contentUpdate from '../../schemas/content-update.json';
 import type { AssignmentInput, AssignmentUpdate } from '../enrollment/assignments';
 import { AdminErrors } from './errors';
@@ -15,6 +16,7 @@ export const Bodies = {
   contentUpdate: ajv.compile<{ title?: string; externalId?: string | null }>(contentUpdate),
   assignmentCreate: ajv.compile<AssignmentInput & { dryRun?: boolean }>(assignmentCreate),
   assignmentUpdate: ajv.compile<AssignmentUpdate>(assignmentUpdate),
+  reconcile: ajv.compile<{ dryRun?: boolean }>(reconcile),
   progress: ajv.compile<{ progress?: number; completed?: true }>(progress),
 };
 

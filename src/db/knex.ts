@@ -95,3 +95,27 @@ export async function keepStatisticsCurrent(db: Db, everyMs = 60_000): Promise<(
   timer.unref();
   return () => clearInterval(timer);
 }
+
+/** Thrown inside a transaction to roll it back while handing out what it computed. */
+class RolledBack<T> extends Error {
+  constructor(readonly result: T) {
+    super('dry run: rolled back');
+  }
+}
+
+/**
+ * Runs `work` in a transaction; with `dryRun` the transaction is rolled back after the work is done,
+ * so a dry run reports exactly what the real run would do and changes nothing.
+ */
+export async function transactionOrDryRun<T>(knex: Knex, dryRun: boolean, work: (tx: Knex.Transaction) => Promise<T>): Promise<T> {
+  try {
+    return await knex.transaction(async (tx) => {
+      const result = await work(tx);
+      if (dryRun) throw new RolledBack(result);
+      return result;
+    });
+  } catch (err) {
+    if (err instanceof RolledBack) return err.result as T;
+    throw err;
+  }
+}

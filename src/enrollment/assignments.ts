@@ -1,10 +1,10 @@
 import crypto from 'node:crypto';
-import type { Db } from '../db/knex';
+import { transactionOrDryRun, type Db } from '../db/knex';
 import { constraintOf } from '../db/errors';
 import { now, toBool } from '../db/tables';
 import { StoreError, StoreErrors } from '../membership/errors';
 import type { Cause } from '../membership/types';
-import { openGrants, recomputeTerms, unassign, type EndDelta, type GrantDelta } from './rules';
+import { openGrants, recomputeTerms, reconcile, unassign, type EndDelta, type GrantDelta, type ReconcileCounts } from './rules';
 
 export type LeavePolicy = 'suspend' | 'keep' | 'suspendIfNotStarted';
 
@@ -67,13 +67,6 @@ const fromRow = (r: AssignmentRow): Assignment => ({
   createdAt: r.created_at,
 });
 
-/** Thrown inside the transaction to roll a dry run back, carrying what it would have done. */
-class DryRun extends Error {
-  constructor(readonly result: { assignment: Assignment; delta: GrantDelta }) {
-    super('dry run');
-  }
-}
-
 export class AssignmentStore {
   constructor(private readonly db: Db) {}
 
@@ -89,45 +82,37 @@ export class AssignmentStore {
     cause: Cause,
     opts: { dryRun?: boolean } = {},
   ): Promise<{ assignment: Assignment; delta: GrantDelta }> {
-    try {
-      return await this.db.knex.transaction(async (tx) => {
-        const group = (await tx('groups').where({ tenant_id: tenantId, id: groupId }).first('id')) as { id: string } | undefined;
-        if (!group) throw StoreErrors.groupNotFound(groupId);
-        const content = (await tx('content').where({ tenant_id: tenantId, id: input.contentId }).first('id')) as { id: string } | undefined;
-        if (!content) throw StoreErrors.contentNotFound(input.contentId);
-        const row: AssignmentRow = {
-          id: crypto.randomUUID(),
-          tenant_id: tenantId,
-          group_id: groupId,
-          content_id: input.contentId,
-          mandatory: input.mandatory ?? false,
-          due_date: input.dueDate ? new Date(input.dueDate).toISOString() : null,
-          due_in_days: input.dueInDays ?? null,
-          recertify_months: input.recertifyMonths ?? null,
-          on_leave: input.onLeave ?? 'suspend',
-          future_only: input.futureOnly ?? false,
-          created_at: now(),
-          cause: cause.requestId || cause.source,
-        };
-        try {
-          await tx('assignments').insert(row);
-        } catch (err) {
-          if (constraintOf(err)?.kind === 'unique') {
-            throw new StoreError('conflict', `Content ${input.contentId} is already assigned to group ${groupId}`, { groupId, contentId: input.contentId });
-          }
-          throw err;
+    return transactionOrDryRun(this.db.knex, opts.dryRun === true, async (tx) => {
+      const group = (await tx('groups').where({ tenant_id: tenantId, id: groupId }).first('id')) as { id: string } | undefined;
+      if (!group) throw StoreErrors.groupNotFound(groupId);
+      const content = (await tx('content').where({ tenant_id: tenantId, id: input.contentId }).first('id')) as { id: string } | undefined;
+      if (!content) throw StoreErrors.contentNotFound(input.contentId);
+      const row: AssignmentRow = {
+        id: crypto.randomUUID(),
+        tenant_id: tenantId,
+        group_id: groupId,
+        content_id: input.contentId,
+        mandatory: input.mandatory ?? false,
+        due_date: input.dueDate ? new Date(input.dueDate).toISOString() : null,
+        due_in_days: input.dueInDays ?? null,
+        recertify_months: input.recertifyMonths ?? null,
+        on_leave: input.onLeave ?? 'suspend',
+        future_only: input.futureOnly ?? false,
+        created_at: now(),
+        cause: cause.requestId || cause.source,
+      };
+      try {
+        await tx('assignments').insert(row);
+      } catch (err) {
+        if (constraintOf(err)?.kind === 'unique') {
+          throw new StoreError('conflict', `Content ${input.contentId} is already assigned to group ${groupId}`, { groupId, contentId: input.contentId });
         }
-        const delta = row.future_only
-          ? { enrollmentsCreated: 0, enrollmentsReactivated: 0, grantsOpened: 0 }
-          : await openGrants(tx, this.db.dialect, tenantId, groupId, 'allMembers', cause, [row.id]);
-        const result = { assignment: fromRow(row), delta };
-        if (opts.dryRun) throw new DryRun(result);
-        return result;
-      });
-    } catch (err) {
-      if (err instanceof DryRun) return err.result;
-      throw err;
-    }
+        throw err;
+      }
+      // futureOnly: no current membership began after the assignment, so the fan-out finds nobody
+      const delta = await openGrants(tx, this.db.dialect, tenantId, { groupId, userIds: 'allMembers', assignmentIds: [row.id] }, cause);
+      return { assignment: fromRow(row), delta };
+    });
   }
 
   /** Changes an assignment's options (not its group or content). */
@@ -163,6 +148,11 @@ export class AssignmentStore {
       await tx('assignments').where({ tenant_id: tenantId, id }).delete();
       return delta;
     });
+  }
+
+  /** Rule 11's repair for one tenant; a dry run reports the counts and changes nothing. */
+  reconcile(tenantId: string, cause: Cause, opts: { dryRun?: boolean } = {}): Promise<ReconcileCounts> {
+    return transactionOrDryRun(this.db.knex, opts.dryRun === true, (tx) => reconcile(tx, this.db.dialect, tenantId, cause));
   }
 
   async listForGroup(tenantId: string, groupId: string): Promise<Assignment[] | undefined> {

@@ -55,28 +55,35 @@ export interface EndDelta {
 const causeOf = (c: Cause): string => c.requestId || c.source;
 
 /**
+ * Which (membership, assignment) pairs a fan-out covers: members of one group (those who just joined,
+ * or all of them for a new assignment), or the whole tenant (reconcile).
+ */
+export type MemberScope = { groupId: string; userIds: readonly string[] | 'allMembers'; assignmentIds?: readonly string[] } | { tenantWide: true };
+
+/**
  * Rule 1, joining enrolls: for each (member, assignment) of the group, the enrollment is created, or
  * a suspended one reactivated with its progress, and a grant opens. Set-based: three statements per
- * chunk of members, whatever the number of assignments. Doing it twice changes nothing.
- * `assignmentIds` narrows the fan-out to new assignments (rule 3).
+ * chunk of members, whatever the number of assignments. Doing it twice changes nothing. A futureOnly
+ * assignment covers only memberships that began after it.
  */
-export async function openGrants(
-  tx: Knex.Transaction,
-  dialect: Dialect,
-  tenantId: string,
-  groupId: string,
-  userIds: readonly string[] | 'allMembers',
-  cause: Cause,
-  assignmentIds?: readonly string[],
-): Promise<GrantDelta> {
+export async function openGrants(tx: Knex.Transaction, dialect: Dialect, tenantId: string, scope: MemberScope, cause: Cause): Promise<GrantDelta> {
   const delta: GrantDelta = { enrollmentsCreated: 0, enrollmentsReactivated: 0, grantsOpened: 0 };
   const at = now();
-  const onlyAssignments = assignmentIds ? ` and a.id in (${placeholders(assignmentIds)})` : '';
-  const assignmentBindings = assignmentIds ?? [];
-  // Every member at once (a new assignment), or the members who just joined, in chunks.
-  const parts: (readonly string[] | undefined)[] = userIds === 'allMembers' ? [undefined] : chunks(userIds, 500);
-  for (const part of parts) {
-    const members = `m.group_id = ?${part ? ` and m.user_id in (${placeholders(part)})` : ''}${onlyAssignments}`;
+  const base = `m.tenant_id = ? and (not a.future_only or m.created_at >= a.created_at)`;
+  // Every member at once (a new assignment, reconcile), or the members who just joined, in chunks.
+  const parts: { sql: string; bindings: string[] }[] = [];
+  if ('tenantWide' in scope) parts.push({ sql: base, bindings: [tenantId] });
+  else {
+    const onlyAssignments = scope.assignmentIds ? ` and a.id in (${placeholders(scope.assignmentIds)})` : '';
+    const userChunks = scope.userIds === 'allMembers' ? [undefined] : chunks(scope.userIds, 500);
+    for (const part of userChunks) {
+      parts.push({
+        sql: `${base} and m.group_id = ?${part ? ` and m.user_id in (${placeholders(part)})` : ''}${onlyAssignments}`,
+        bindings: [tenantId, scope.groupId, ...(part ?? []), ...(scope.assignmentIds ?? [])],
+      });
+    }
+  }
+  for (const { sql: members, bindings } of parts) {
     // A deactivated user's new enrollment starts paused (rule 6).
     const created = await raw<{ id: string }>(
       tx,
@@ -87,7 +94,7 @@ export async function openGrants(
        where ${members}
        on conflict (user_id, content_id) do nothing
        returning id`,
-      [tenantId, at, at, groupId, ...(part ?? []), ...assignmentBindings],
+      [tenantId, at, at, ...bindings],
     );
     delta.enrollmentsCreated += created.length;
     const opened = await raw<{ enrollment_id: string }>(
@@ -100,7 +107,7 @@ export async function openGrants(
        where ${members}
        on conflict (enrollment_id, assignment_id) where ended_at is null do nothing
        returning enrollment_id`,
-      [tenantId, at, causeOf(cause), groupId, ...(part ?? []), ...assignmentBindings],
+      [tenantId, at, causeOf(cause), ...bindings],
     );
     delta.grantsOpened += opened.length;
     const enrollmentIds = [...new Set(opened.map((r) => r.enrollment_id))];
@@ -124,6 +131,49 @@ export async function openGrants(
 }
 
 /**
+ * After grants ended because members left (at `at`, with `endCause`): enrollments with no open grant
+ * left follow the leave policy of the assignments whose grants just ended.
+ */
+async function applyLeavePolicy(tx: Knex.Transaction, enrollmentIds: readonly string[], at: string, endCause: string): Promise<number> {
+  let suspended = 0;
+  for (const ids of chunks([...new Set(enrollmentIds)], 500)) {
+    // A paused enrollment (deactivated user) loses its claim to resume too.
+    const rows = await raw<{ id: string }>(
+      tx,
+      `update enrollments set state = 'suspended', paused = false, updated_at = ?
+       where (state = 'active' or (state = 'suspended' and paused)) and id in (${placeholders(ids)})
+         and not exists (select 1 from grants g where g.enrollment_id = enrollments.id and g.ended_at is null)
+         and not exists (
+           select 1 from grants g join assignments a on a.id = g.assignment_id
+           where g.enrollment_id = enrollments.id and g.ended_at = ? and g.end_cause = ?
+             and (a.on_leave = 'keep' or (a.on_leave = 'suspendIfNotStarted' and enrollments.progress > 0)))
+       returning id`,
+      [at, ...ids, at, endCause],
+    );
+    suspended += rows.length;
+  }
+  return suspended;
+}
+
+/** After grants ended because their assignment went: access-only content with no open grant left ends. */
+async function endAccessOnly(tx: Knex.Transaction, enrollmentIds: readonly string[], at: string): Promise<number> {
+  let suspended = 0;
+  for (const ids of chunks([...new Set(enrollmentIds)], 500)) {
+    const rows = await raw<{ id: string }>(
+      tx,
+      `update enrollments set state = 'suspended', paused = false, updated_at = ?
+       where (state = 'active' or (state = 'suspended' and paused)) and id in (${placeholders(ids)})
+         and content_id in (select id from content where kind in ('bot', 'persona'))
+         and not exists (select 1 from grants g where g.enrollment_id = enrollments.id and g.ended_at is null)
+       returning id`,
+      [at, ...ids],
+    );
+    suspended += rows.length;
+  }
+  return suspended;
+}
+
+/**
  * Rule 2, leaving ends the group's grants, never the progress: when no open grant is left, the leave
  * policy of the assignments whose grants just ended applies: `keep` stays active,
  * `suspendIfNotStarted` suspends only without progress, `suspend` (the default) suspends. A completed
@@ -143,23 +193,8 @@ export async function endGrants(tx: Knex.Transaction, dialect: Dialect, groupId:
       [at, endCause, groupId, ...part],
     );
     delta.grantsEnded += ended.length;
-    const enrollmentIds = [...new Set(ended.map((r) => r.enrollment_id))];
-    for (const ids of chunks(enrollmentIds, 500)) {
-      // A paused enrollment (deactivated user) loses its claim to resume too.
-      const suspended = await raw<{ id: string }>(
-        tx,
-        `update enrollments set state = 'suspended', paused = false, updated_at = ?
-         where (state = 'active' or (state = 'suspended' and paused)) and id in (${placeholders(ids)})
-           and not exists (select 1 from grants g where g.enrollment_id = enrollments.id and g.ended_at is null)
-           and not exists (
-             select 1 from grants g join assignments a on a.id = g.assignment_id
-             where g.enrollment_id = enrollments.id and g.ended_at = ? and g.end_cause = ?
-               and (a.on_leave = 'keep' or (a.on_leave = 'suspendIfNotStarted' and enrollments.progress > 0)))
-         returning id`,
-        [at, ...ids, at, endCause],
-      );
-      delta.enrollmentsSuspended += suspended.length;
-    }
+    const enrollmentIds = ended.map((r) => r.enrollment_id);
+    delta.enrollmentsSuspended += await applyLeavePolicy(tx, enrollmentIds, at, endCause);
     await recomputeTerms(tx, dialect, enrollmentIds);
   }
   return delta;
@@ -177,21 +212,48 @@ export async function unassign(tx: Knex.Transaction, dialect: Dialect, tenantId:
     `update grants set ended_at = ?, end_cause = ? where ended_at is null and tenant_id = ? and assignment_id = ? returning enrollment_id`,
     [at, causeOf(cause), tenantId, assignmentId],
   );
-  let suspended = 0;
-  for (const ids of chunks([...new Set(ended.map((r) => r.enrollment_id))], 500)) {
-    const rows = await raw<{ id: string }>(
-      tx,
-      `update enrollments set state = 'suspended', updated_at = ?
-       where state = 'active' and id in (${placeholders(ids)})
-         and content_id in (select id from content where kind in ('bot', 'persona'))
-         and not exists (select 1 from grants g where g.enrollment_id = enrollments.id and g.ended_at is null)
-       returning id`,
-      [at, ...ids],
-    );
-    suspended += rows.length;
-  }
-  await recomputeTerms(tx, dialect, ended.map((r) => r.enrollment_id));
+  const enrollmentIds = ended.map((r) => r.enrollment_id);
+  const suspended = await endAccessOnly(tx, enrollmentIds, at);
+  await recomputeTerms(tx, dialect, enrollmentIds);
   return { grantsEnded: ended.length, enrollmentsSuspended: suspended };
+}
+
+export interface ReconcileCounts extends GrantDelta {
+  grantsEnded: number;
+  enrollmentsSuspended: number;
+}
+
+/**
+ * Rule 11's repair: recomputes what the grants should be from memberships and assignments and fixes
+ * drift, set-based over the whole tenant: missing enrollments and grants open (rule 1), grants whose
+ * membership is gone end by the leave policy (rule 2), grants whose assignment is gone end as an
+ * unassignment (rule 4), and the terms of everything touched are recomputed (rule 7).
+ */
+export async function reconcile(tx: Knex.Transaction, dialect: Dialect, tenantId: string, cause: Cause): Promise<ReconcileCounts> {
+  const opened = await openGrants(tx, dialect, tenantId, { tenantWide: true }, cause);
+  const at = now();
+  const endCause = causeOf(cause);
+  const orphaned = await raw<{ enrollment_id: string }>(
+    tx,
+    `update grants set ended_at = ?, end_cause = ?
+     where tenant_id = ? and ended_at is null and assignment_id is not null
+       and not exists (select 1 from assignments a where a.id = grants.assignment_id)
+     returning enrollment_id`,
+    [at, endCause, tenantId],
+  );
+  const left = await raw<{ enrollment_id: string }>(
+    tx,
+    `update grants set ended_at = ?, end_cause = ?
+     where tenant_id = ? and ended_at is null and group_id is not null
+       and not exists (
+         select 1 from memberships m join enrollments e on e.user_id = m.user_id
+         where e.id = grants.enrollment_id and m.group_id = grants.group_id)
+     returning enrollment_id`,
+    [at, endCause, tenantId],
+  );
+  const suspended = (await endAccessOnly(tx, orphaned.map((r) => r.enrollment_id), at)) + (await applyLeavePolicy(tx, left.map((r) => r.enrollment_id), at, endCause));
+  await recomputeTerms(tx, dialect, [...orphaned, ...left].map((r) => r.enrollment_id));
+  return { ...opened, grantsEnded: orphaned.length + left.length, enrollmentsSuspended: suspended };
 }
 
 /** Rule 6: deactivating a user pauses every active enrollment; reactivating resumes exactly those. */
@@ -216,7 +278,7 @@ export function registerEnrollmentRules(hooks: Hooks, dialect: Dialect): void {
   hooks.register(async (tx, event) => {
     switch (event.type) {
       case 'membership.added':
-        await openGrants(tx, dialect, event.tenantId, event.groupId, event.userIds, event.cause);
+        await openGrants(tx, dialect, event.tenantId, { groupId: event.groupId, userIds: event.userIds }, event.cause);
         return;
       case 'membership.removed':
         await endGrants(tx, dialect, event.groupId, event.userIds, event.cause);

@@ -262,6 +262,32 @@ describe('enrollment rules', () => {
     expect((await enrollmentsOf(u))[0]).toMatchObject({ mandatory: true, dueAt: '2031-06-30T00:00:00.000Z' });
   });
 
+  it('rule 11: reconcile finds drift, reports it on a dry run without changing anything, repairs it, then finds none', async () => {
+    const t2 = await createTestApp();
+    try {
+      const [s2, a2] = [await t2.scim(), await t2.admin()];
+      const course = (await a2.post('/content', { kind: 'course', title: 'Drift' })).body.id as string;
+      const [u, v] = await Promise.all(['u', 'v'].map(async (n) => (await s2.post('/Users', { schemas: [USER], userName: n })).body.id as string));
+      const g = (await s2.post('/Groups', { schemas: [GROUP], displayName: 'D', members: [{ value: u }, { value: v }] })).body.id as string;
+      await a2.post(`/groups/${g}/assignments`, { contentId: course }).expect(201);
+      // Drift, as a crash or a bug outside the rules could leave it: u's grant is lost, v's membership vanishes.
+      const enrollmentOf = async (userId: string) => ((await a2.get(`/users/${userId}/enrollments`)).body.items as EnrollmentBody[])[0]!;
+      await t2.db.knex('grants').where({ enrollment_id: (await enrollmentOf(u)).id }).delete();
+      await t2.db.knex('memberships').where({ group_id: g, user_id: v }).delete();
+      const dry = await a2.post('/reconcile', { dryRun: true });
+      expect(dry.body).toMatchObject({ dryRun: true, grantsOpened: 1, grantsEnded: 1, enrollmentsSuspended: 1, enrollmentsCreated: 0 });
+      expect((await enrollmentOf(u)).grants).toEqual([]);
+      const real = await a2.post('/reconcile', {});
+      expect(real.body).toMatchObject({ dryRun: false, grantsOpened: 1, grantsEnded: 1, enrollmentsSuspended: 1 });
+      expect((await enrollmentOf(u)).grants.filter((gr) => gr.endedAt === null)).toHaveLength(1);
+      expect(await enrollmentOf(v)).toMatchObject({ state: 'suspended' });
+      const again = await a2.post('/reconcile');
+      expect(again.body).toEqual({ dryRun: false, enrollmentsCreated: 0, enrollmentsReactivated: 0, grantsOpened: 0, grantsEnded: 0, enrollmentsSuspended: 0 });
+    } finally {
+      await t2.close();
+    }
+  });
+
   it('rule 6: deleting a user ends their grants and keeps the learning record', async () => {
     const [course, u] = [await newContent(), await newUser()];
     const g = await newGroup([u]);

@@ -58,6 +58,19 @@ describe('roster CLI', () => {
     }
   });
 
+  it('reconciles every tenant, or one, and says when it was a dry run', async () => {
+    await roster(['token', 'create', '--tenant', 'acme', '--scope', 'scim'], env);
+    await roster(['token', 'create', '--tenant', 'globex', '--scope', 'scim'], env);
+    const all = await roster(['reconcile', '--dry-run'], env);
+    expect(all).toMatch(/^TENANT\s+ENROLLMENTS CREATED/);
+    expect(all).toMatch(/^acme\s+0\s+0\s+0\s+0\s+0$/m);
+    expect(all).toMatch(/^globex\s/m);
+    expect(all).toContain('dry run');
+    const one = await roster(['reconcile', '--tenant', 'globex'], env);
+    expect(one).not.toMatch(/^acme/m);
+    await expect(roster(['reconcile', '--tenant', 'nobody'], env)).rejects.toThrow(/No tenant named "nobody"/);
+  });
+
   it('fails with usage help on a bad command, and names the problem', async () => {
     await expect(roster(['token', 'create', '--tenant', 'acme', '--scope', 'root'], env)).rejects.toThrow(/--scope scim or --scope admin/);
     await expect(roster(['frobnicate'], env)).rejects.toThrow(/Unknown command "frobnicate"/);
