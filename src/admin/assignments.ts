@@ -52,6 +52,25 @@ export function assignmentsRouter(assignments: AssignmentStore, enrollments: Enr
     res.json(enrollment);
   });
 
+  router.get('/content/:id/enrollments', async (req, res) => {
+    const state = req.query.state;
+    if (state !== undefined && state !== 'active' && state !== 'suspended' && state !== 'completed') {
+      throw AdminErrors.invalidQuery('state must be active, suspended or completed');
+    }
+    const page = await enrollments.forContent(principalOf(req).tenantId, req.params.id, {
+      limit: limitOf(req),
+      after: decodeCursor(req.query.cursor),
+      state,
+    });
+    res.json({ items: page.items, next: encodeCursor(page.next) });
+  });
+
+  router.get('/groups/:groupId/stats', async (req, res) => {
+    const stats = await enrollments.groupStats(principalOf(req).tenantId, req.params.groupId);
+    if (!stats) throw AdminErrors.notFound(`Group ${req.params.groupId}`);
+    res.json(stats);
+  });
+
   router.get('/users/:userId/enrollments', async (req, res) => {
     const page = await enrollments.forUser(principalOf(req).tenantId, req.params.userId, { limit: limitOf(req), after: decodeCursor(req.query.cursor) });
     res.json({ items: page.items, next: encodeCursor(page.next) });

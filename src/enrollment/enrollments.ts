@@ -12,6 +12,27 @@ export interface Grant {
   cause: { started: string; ended: string | null };
 }
 
+export interface PageOptions {
+  limit: number;
+  after?: { createdAt: string; id: string };
+}
+
+export interface GroupStats {
+  groupId: string;
+  members: number;
+  content: {
+    contentId: string;
+    title: string;
+    kind: string;
+    enrolled: number;
+    notStarted: number;
+    inProgress: number;
+    completed: number;
+    overdue: number;
+    averageProgress: number | null;
+  }[];
+}
+
 export interface Enrollment {
   id: string;
   userId: string;
@@ -68,13 +89,60 @@ export class EnrollmentStore {
     return page.items[0];
   }
 
-  async forUser(
-    tenantId: string,
-    userId: string,
-    opts: { limit: number; after?: { createdAt: string; id: string }; only?: string },
-  ): Promise<Page<Enrollment>> {
-    const q = this.db.knex('enrollments').where({ tenant_id: tenantId, user_id: userId });
-    if (opts.only) q.where('id', opts.only);
+  forUser(tenantId: string, userId: string, opts: PageOptions & { only?: string }): Promise<Page<Enrollment>> {
+    return this.page(tenantId, { user_id: userId, ...(opts.only ? { id: opts.only } : {}) }, opts);
+  }
+
+  forContent(tenantId: string, contentId: string, opts: PageOptions & { state?: EnrollmentState }): Promise<Page<Enrollment>> {
+    return this.page(tenantId, { content_id: contentId, ...(opts.state ? { state: opts.state } : {}) }, opts);
+  }
+
+  /**
+   * Per assigned content, how the group's active members stand: not started, in progress, completed,
+   * overdue (not completed and past due), and their average progress. One grouped query.
+   */
+  async groupStats(tenantId: string, groupId: string, at = new Date().toISOString()): Promise<GroupStats | undefined> {
+    const group = (await this.db.knex('groups').where({ tenant_id: tenantId, id: groupId }).first('id')) as { id: string } | undefined;
+    if (!group) return undefined;
+    const members = (await this.db.knex('memberships').where({ tenant_id: tenantId, group_id: groupId }).count({ n: '*' }).first()) as { n: number | string };
+    const rows = (await this.db.knex.raw(
+      `select a.content_id, c.title, c.kind,
+              count(e.id) as enrolled,
+              sum(case when e.state <> 'completed' and e.due_at < ? then 1 else 0 end) as overdue,
+              sum(case when e.state = 'completed' then 1 else 0 end) as completed,
+              sum(case when e.state <> 'completed' and (e.due_at is null or e.due_at >= ?) and e.progress = 0 then 1 else 0 end) as not_started,
+              sum(case when e.state <> 'completed' and (e.due_at is null or e.due_at >= ?) and e.progress > 0 then 1 else 0 end) as in_progress,
+              avg(e.progress) as average_progress
+       from assignments a
+       join content c on c.id = a.content_id
+       left join memberships m on m.group_id = a.group_id
+       left join users u on u.id = m.user_id and u.active
+       left join enrollments e on e.user_id = u.id and e.content_id = a.content_id
+       where a.tenant_id = ? and a.group_id = ?
+       group by a.content_id, c.title, c.kind, a.created_at
+       order by a.created_at`,
+      [at, at, at, tenantId, groupId],
+    )) as unknown;
+    const list = (Array.isArray(rows) ? rows : ((rows as { rows: unknown[] }).rows ?? [])) as Record<string, string | number | null>[];
+    return {
+      groupId,
+      members: Number(members.n),
+      content: list.map((r) => ({
+        contentId: String(r.content_id),
+        title: String(r.title),
+        kind: String(r.kind),
+        enrolled: Number(r.enrolled),
+        notStarted: Number(r.not_started ?? 0),
+        inProgress: Number(r.in_progress ?? 0),
+        completed: Number(r.completed ?? 0),
+        overdue: Number(r.overdue ?? 0),
+        averageProgress: r.average_progress === null ? null : Math.round(Number(r.average_progress) * 10) / 10,
+      })),
+    };
+  }
+
+  private async page(tenantId: string, where: Record<string, string>, opts: PageOptions): Promise<Page<Enrollment>> {
+    const q = this.db.knex('enrollments').where({ tenant_id: tenantId, ...where });
     if (opts.after) {
       const { createdAt, id } = opts.after;
       q.where((w) => w.where('created_at', '>', createdAt).orWhere((w2) => w2.where('created_at', createdAt).where('id', '>', id)));

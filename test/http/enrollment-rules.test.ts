@@ -267,7 +267,9 @@ describe('enrollment rules', () => {
     try {
       const [s2, a2] = [await t2.scim(), await t2.admin()];
       const course = (await a2.post('/content', { kind: 'course', title: 'Drift' })).body.id as string;
-      const [u, v] = await Promise.all(['u', 'v'].map(async (n) => (await s2.post('/Users', { schemas: [USER], userName: n })).body.id as string));
+      const userId = async (userName: string) => (await s2.post('/Users', { schemas: [USER], userName })).body.id as string;
+      const u = await userId('u');
+      const v = await userId('v');
       const g = (await s2.post('/Groups', { schemas: [GROUP], displayName: 'D', members: [{ value: u }, { value: v }] })).body.id as string;
       await a2.post(`/groups/${g}/assignments`, { contentId: course }).expect(201);
       // Drift, as a crash or a bug outside the rules could leave it: u's grant is lost, v's membership vanishes.
@@ -310,5 +312,61 @@ describe('enrollment rules', () => {
     expect(res.status).toBe(500);
     expect(await enrollmentsOf(u)).toEqual([]);
     expect((await scim.get(`/Groups/${g}`)).body.members ?? []).toEqual([]);
+  });
+});
+
+describe('enrollment reports', () => {
+  let t: TestApp;
+  let scim: ScimClient;
+  let admin: ScimClient;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    scim = await t.scim();
+    admin = await t.admin();
+  });
+  afterAll(() => t.close());
+
+  it('lists a content’s enrollments, paged and filtered by state', async () => {
+    const course = (await admin.post('/content', { kind: 'course', title: 'Reported' })).body.id as string;
+    const users: string[] = [];
+    for (let i = 0; i < 3; i++) users.push((await scim.post('/Users', { schemas: [USER], userName: `r${i}` })).body.id as string);
+    const g = (await scim.post('/Groups', { schemas: [GROUP], displayName: 'R', members: users.map((value) => ({ value })) })).body.id as string;
+    await admin.post(`/groups/${g}/assignments`, { contentId: course }).expect(201);
+    const first = await admin.get(`/content/${course}/enrollments?limit=2`);
+    expect(first.body.items).toHaveLength(2);
+    const rest = await admin.get(`/content/${course}/enrollments?limit=2&cursor=${first.body.next as string}`);
+    expect(rest.body).toMatchObject({ items: [expect.any(Object)], next: null });
+    const firstId = (first.body.items as { id: string }[])[0]!.id;
+    await admin.post(`/enrollments/${firstId}/progress`, { completed: true }).expect(200);
+    const completed = await admin.get(`/content/${course}/enrollments?state=completed`);
+    expect(completed.body.items.map((e: { id: string }) => e.id)).toEqual([firstId]);
+    expect((await admin.get(`/content/${course}/enrollments?state=finished`)).status).toBe(400);
+  });
+
+  it('gives a group’s stats: members, and per content the distribution and average progress of active members', async () => {
+    const [c1, c2] = [
+      (await admin.post('/content', { kind: 'course', title: 'One' })).body.id as string,
+      (await admin.post('/content', { kind: 'course', title: 'Two' })).body.id as string,
+    ];
+    const users: string[] = [];
+    for (let i = 0; i < 4; i++) users.push((await scim.post('/Users', { schemas: [USER], userName: `s${i}` })).body.id as string);
+    const g = (await scim.post('/Groups', { schemas: [GROUP], displayName: 'S', members: users.map((value) => ({ value })) })).body.id as string;
+    await admin.post(`/groups/${g}/assignments`, { contentId: c1 }).expect(201);
+    await admin.post(`/groups/${g}/assignments`, { contentId: c2, dueDate: '2020-01-01' }).expect(201);
+    const enrollmentOf = async (userId: string, contentId: string) =>
+      ((await admin.get(`/users/${userId}/enrollments`)).body.items as { id: string; contentId: string }[]).find((e) => e.contentId === contentId)!.id;
+    await admin.post(`/enrollments/${await enrollmentOf(users[0]!, c1)}/progress`, { completed: true }).expect(200);
+    await admin.post(`/enrollments/${await enrollmentOf(users[1]!, c1)}/progress`, { progress: 50 }).expect(200);
+    // an inactive member is left out of the figures
+    await scim.patch(`/Users/${users[3]!}`, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'active', value: false }] });
+    const res = await admin.get(`/groups/${g}/stats`);
+    expect(res.status).toBe(200);
+    expect(res.body.members).toBe(4);
+    const [one, two] = res.body.content as Record<string, unknown>[];
+    expect(one).toMatchObject({ contentId: c1, enrolled: 3, completed: 1, inProgress: 1, notStarted: 1, overdue: 0, averageProgress: 50 });
+    // due 2020-01-01 for joiners long after it: the late-joiner window (7 days) is not yet over
+    expect(two).toMatchObject({ contentId: c2, enrolled: 3, notStarted: 3, overdue: 0 });
+    expect((await admin.get(`/groups/${crypto.randomUUID()}/stats`)).status).toBe(404);
   });
 });
