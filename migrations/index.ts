@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as foundation from './20261123_001_foundation';
 import * as content from './20261123_002_content';
 import * as enrollments from './20261123_003_enrollments';
+import * as outbox from './20261123_004_outbox';
 
 // Listed here rather than globbed from disk, so the same list works from TypeScript (tests) and from
 // the compiled dist/ (npm start), on SQLite and on PostgreSQL.
@@ -9,6 +10,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261123_001_foundation': foundation,
   '20261123_002_content': content,
   '20261123_003_enrollments': enrollments,
+  '20261123_004_outbox': outbox,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -47,7 +47,7 @@ export function assignmentsRouter(assignments: AssignmentStore, enrollments: Enr
 
   router.post('/enrollments/:id/progress', async (req, res) => {
     const report = validBody(Bodies.progress, req.body);
-    const enrollment = await enrollments.reportProgress(principalOf(req).tenantId, req.params.id, report);
+    const enrollment = await enrollments.reportProgress(principalOf(req).tenantId, req.params.id, report, causeOf(req));
     if (!enrollment) throw AdminErrors.notFound(`Enrollment ${req.params.id}`);
     res.json(enrollment);
   });

@@ -1,5 +1,7 @@
 import type { Db } from '../db/knex';
 import { now, toBool } from '../db/tables';
+import type { Cause } from '../membership/types';
+import { writeEvents } from '../outbox/outbox';
 import type { Page } from './content';
 
 export type EnrollmentState = 'active' | 'suspended' | 'completed';
@@ -77,14 +79,21 @@ export class EnrollmentStore {
    * How the learning platform reports progress. Completing sets progress to 100 and the completion
    * time; a completed enrollment keeps its state when its grants end (rule 2).
    */
-  async reportProgress(tenantId: string, id: string, report: { progress?: number; completed?: true }): Promise<Enrollment | undefined> {
+  async reportProgress(tenantId: string, id: string, report: { progress?: number; completed?: true }, cause: Cause): Promise<Enrollment | undefined> {
     const at = now();
-    const change = report.completed
-      ? { state: 'completed', progress: 100, completed_at: at, updated_at: at }
-      : { progress: report.progress, updated_at: at };
-    const n = await this.db.knex('enrollments').where({ tenant_id: tenantId, id }).update(change);
-    if (!n) return undefined;
-    const row = (await this.db.knex('enrollments').where({ tenant_id: tenantId, id }).first('user_id')) as { user_id: string };
+    const row = await this.db.knex.transaction(async (tx) => {
+      const current = (await tx('enrollments').where({ tenant_id: tenantId, id }).first('user_id', 'state')) as { user_id: string; state: string } | undefined;
+      if (!current) return undefined;
+      if (report.completed) {
+        if (current.state === 'completed') return current; // no change, no event (rule 12)
+        await tx('enrollments').where({ tenant_id: tenantId, id }).update({ state: 'completed', paused: false, progress: 100, completed_at: at, updated_at: at });
+        await writeEvents(tx, tenantId, 'enrollment.completed', [id], 'enrollmentIds', cause);
+      } else {
+        await tx('enrollments').where({ tenant_id: tenantId, id }).update({ progress: report.progress, updated_at: at });
+      }
+      return current;
+    });
+    if (!row) return undefined;
     const page = await this.forUser(tenantId, row.user_id, { limit: 1, only: id });
     return page.items[0];
   }

@@ -3,6 +3,7 @@ import type { Dialect } from '../db/knex';
 import { chunks, now } from '../db/tables';
 import type { Hooks } from '../membership/hooks';
 import type { Cause } from '../membership/types';
+import { writeEvents } from '../outbox/outbox';
 import { placeholders, raw } from './sql';
 
 /** Rule 8: a late joiner whose absolute due date has already passed gets this many days from joining. */
@@ -97,6 +98,7 @@ export async function openGrants(tx: Knex.Transaction, dialect: Dialect, tenantI
       [tenantId, at, at, ...bindings],
     );
     delta.enrollmentsCreated += created.length;
+    await writeEvents(tx, tenantId, 'enrollment.created', created.map((r) => r.id), 'enrollmentIds', cause);
     const opened = await raw<{ enrollment_id: string }>(
       tx,
       `insert into grants (id, tenant_id, enrollment_id, assignment_id, group_id, started_at, start_cause)
@@ -123,7 +125,9 @@ export async function openGrants(tx: Knex.Transaction, dialect: Dialect, tenantI
          returning id, state`,
         [at, ...ids],
       );
-      delta.enrollmentsReactivated += reactivated.filter((r) => r.state === 'active').length;
+      const active = reactivated.filter((r) => r.state === 'active').map((r) => r.id);
+      delta.enrollmentsReactivated += active.length;
+      await writeEvents(tx, tenantId, 'enrollment.reactivated', active, 'enrollmentIds', cause);
     }
     await recomputeTerms(tx, dialect, enrollmentIds);
   }
@@ -134,8 +138,8 @@ export async function openGrants(tx: Knex.Transaction, dialect: Dialect, tenantI
  * After grants ended because members left (at `at`, with `endCause`): enrollments with no open grant
  * left follow the leave policy of the assignments whose grants just ended.
  */
-async function applyLeavePolicy(tx: Knex.Transaction, enrollmentIds: readonly string[], at: string, endCause: string): Promise<number> {
-  let suspended = 0;
+async function applyLeavePolicy(tx: Knex.Transaction, enrollmentIds: readonly string[], at: string, endCause: string): Promise<string[]> {
+  const suspended: string[] = [];
   for (const ids of chunks([...new Set(enrollmentIds)], 500)) {
     // A paused enrollment (deactivated user) loses its claim to resume too.
     const rows = await raw<{ id: string }>(
@@ -150,14 +154,14 @@ async function applyLeavePolicy(tx: Knex.Transaction, enrollmentIds: readonly st
        returning id`,
       [at, ...ids, at, endCause],
     );
-    suspended += rows.length;
+    suspended.push(...rows.map((r) => r.id));
   }
   return suspended;
 }
 
 /** After grants ended because their assignment went: access-only content with no open grant left ends. */
-async function endAccessOnly(tx: Knex.Transaction, enrollmentIds: readonly string[], at: string): Promise<number> {
-  let suspended = 0;
+async function endAccessOnly(tx: Knex.Transaction, enrollmentIds: readonly string[], at: string): Promise<string[]> {
+  const suspended: string[] = [];
   for (const ids of chunks([...new Set(enrollmentIds)], 500)) {
     const rows = await raw<{ id: string }>(
       tx,
@@ -168,7 +172,7 @@ async function endAccessOnly(tx: Knex.Transaction, enrollmentIds: readonly strin
        returning id`,
       [at, ...ids],
     );
-    suspended += rows.length;
+    suspended.push(...rows.map((r) => r.id));
   }
   return suspended;
 }
@@ -179,7 +183,14 @@ async function endAccessOnly(tx: Knex.Transaction, enrollmentIds: readonly strin
  * `suspendIfNotStarted` suspends only without progress, `suspend` (the default) suspends. A completed
  * enrollment stays completed.
  */
-export async function endGrants(tx: Knex.Transaction, dialect: Dialect, groupId: string, userIds: readonly string[], cause: Cause): Promise<EndDelta> {
+export async function endGrants(
+  tx: Knex.Transaction,
+  dialect: Dialect,
+  tenantId: string,
+  groupId: string,
+  userIds: readonly string[],
+  cause: Cause,
+): Promise<EndDelta> {
   const delta: EndDelta = { grantsEnded: 0, enrollmentsSuspended: 0 };
   const at = now();
   const endCause = causeOf(cause);
@@ -194,7 +205,9 @@ export async function endGrants(tx: Knex.Transaction, dialect: Dialect, groupId:
     );
     delta.grantsEnded += ended.length;
     const enrollmentIds = ended.map((r) => r.enrollment_id);
-    delta.enrollmentsSuspended += await applyLeavePolicy(tx, enrollmentIds, at, endCause);
+    const suspended = await applyLeavePolicy(tx, enrollmentIds, at, endCause);
+    delta.enrollmentsSuspended += suspended.length;
+    await writeEvents(tx, tenantId, 'enrollment.suspended', suspended, 'enrollmentIds', cause);
     await recomputeTerms(tx, dialect, enrollmentIds);
   }
   return delta;
@@ -214,8 +227,9 @@ export async function unassign(tx: Knex.Transaction, dialect: Dialect, tenantId:
   );
   const enrollmentIds = ended.map((r) => r.enrollment_id);
   const suspended = await endAccessOnly(tx, enrollmentIds, at);
+  await writeEvents(tx, tenantId, 'enrollment.suspended', suspended, 'enrollmentIds', cause);
   await recomputeTerms(tx, dialect, enrollmentIds);
-  return { grantsEnded: ended.length, enrollmentsSuspended: suspended };
+  return { grantsEnded: ended.length, enrollmentsSuspended: suspended.length };
 }
 
 export interface ReconcileCounts extends GrantDelta {
@@ -251,13 +265,17 @@ export async function reconcile(tx: Knex.Transaction, dialect: Dialect, tenantId
      returning enrollment_id`,
     [at, endCause, tenantId],
   );
-  const suspended = (await endAccessOnly(tx, orphaned.map((r) => r.enrollment_id), at)) + (await applyLeavePolicy(tx, left.map((r) => r.enrollment_id), at, endCause));
+  const suspended = [
+    ...(await endAccessOnly(tx, orphaned.map((r) => r.enrollment_id), at)),
+    ...(await applyLeavePolicy(tx, left.map((r) => r.enrollment_id), at, endCause)),
+  ];
+  await writeEvents(tx, tenantId, 'enrollment.suspended', suspended, 'enrollmentIds', cause);
   await recomputeTerms(tx, dialect, [...orphaned, ...left].map((r) => r.enrollment_id));
-  return { ...opened, grantsEnded: orphaned.length + left.length, enrollmentsSuspended: suspended };
+  return { ...opened, grantsEnded: orphaned.length + left.length, enrollmentsSuspended: suspended.length };
 }
 
 /** Rule 6: deactivating a user pauses every active enrollment; reactivating resumes exactly those. */
-export async function pauseUser(tx: Knex.Transaction, tenantId: string, userId: string, active: boolean): Promise<number> {
+export async function pauseUser(tx: Knex.Transaction, tenantId: string, userId: string, active: boolean, cause: Cause): Promise<number> {
   const at = now();
   const rows = active
     ? await raw<{ id: string }>(
@@ -270,6 +288,7 @@ export async function pauseUser(tx: Knex.Transaction, tenantId: string, userId: 
         `update enrollments set state = 'suspended', paused = true, updated_at = ? where tenant_id = ? and user_id = ? and state = 'active' returning id`,
         [at, tenantId, userId],
       );
+  await writeEvents(tx, tenantId, active ? 'enrollment.reactivated' : 'enrollment.suspended', rows.map((r) => r.id), 'enrollmentIds', cause);
   return rows.length;
 }
 
@@ -278,14 +297,16 @@ export function registerEnrollmentRules(hooks: Hooks, dialect: Dialect): void {
   hooks.register(async (tx, event) => {
     switch (event.type) {
       case 'membership.added':
+        await writeEvents(tx, event.tenantId, 'membership.added', event.userIds, 'userIds', event.cause, { groupId: event.groupId });
         await openGrants(tx, dialect, event.tenantId, { groupId: event.groupId, userIds: event.userIds }, event.cause);
         return;
       case 'membership.removed':
-        await endGrants(tx, dialect, event.groupId, event.userIds, event.cause);
+        await writeEvents(tx, event.tenantId, 'membership.removed', event.userIds, 'userIds', event.cause, { groupId: event.groupId });
+        await endGrants(tx, dialect, event.tenantId, event.groupId, event.userIds, event.cause);
         return;
       case 'user.deactivated':
       case 'user.reactivated':
-        await pauseUser(tx, event.tenantId, event.userId, event.type === 'user.reactivated');
+        await pauseUser(tx, event.tenantId, event.userId, event.type === 'user.reactivated', event.cause);
         return;
       default:
         return;

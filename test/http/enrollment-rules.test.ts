@@ -290,6 +290,48 @@ describe('enrollment rules', () => {
     }
   });
 
+  it('rule 12: events are written with the change, only for real changes, a bulk change in batches', async () => {
+    const t2 = await createTestApp();
+    try {
+      const [s2, a2] = [await t2.scim(), await t2.admin()];
+      const events = async () =>
+        ((await t2.db.knex('events').orderBy('seq')) as { type: string; payload: string | Record<string, string[]> }[]).map((e) => ({
+          type: e.type,
+          payload: (typeof e.payload === 'string' ? JSON.parse(e.payload) : e.payload) as Record<string, string[] | string>,
+        }));
+      const course = (await a2.post('/content', { kind: 'course', title: 'Evented' })).body.id as string;
+      const u = (await s2.post('/Users', { schemas: [USER], userName: 'evented' })).body.id as string;
+      const g = (await s2.post('/Groups', { schemas: [GROUP], displayName: 'E' })).body.id as string;
+      await a2.post(`/groups/${g}/assignments`, { contentId: course }).expect(201);
+      const add = patchOp({ op: 'add', path: 'members', value: [{ value: u }] });
+      await s2.patch(`/Groups/${g}`, add).expect(204);
+      expect((await events()).map((e) => e.type)).toEqual(['membership.added', 'enrollment.created']);
+      expect((await events())[0]!.payload).toEqual({ groupId: g, userIds: [u] });
+      // the same push again: nothing changed, nothing to tell
+      await s2.patch(`/Groups/${g}`, add).expect(204);
+      expect(await events()).toHaveLength(2);
+      await s2.patch(`/Groups/${g}`, patchOp({ op: 'remove', path: 'members', value: [{ value: u }] })).expect(204);
+      expect((await events()).map((e) => e.type).slice(2)).toEqual(['membership.removed', 'enrollment.suspended']);
+
+      // a bulk fan-out: 1,200 members, events of at most 500 enrollments each
+      const tenantId = await t2.tenantId();
+      const at = new Date().toISOString();
+      const big = (await s2.post('/Groups', { schemas: [GROUP], displayName: 'Big' })).body.id as string;
+      const ids = Array.from({ length: 1200 }, () => crypto.randomUUID());
+      for (let i = 0; i < ids.length; i += 400) {
+        const part = ids.slice(i, i + 400);
+        await t2.db.knex('users').insert(part.map((id) => ({ id, tenant_id: tenantId, user_name: id, user_name_lc: id, data: '{}', created_at: at, updated_at: at })));
+        await t2.db.knex('memberships').insert(part.map((id) => ({ tenant_id: tenantId, group_id: big, user_id: id, created_at: at })));
+      }
+      const bulk = await a2.post(`/groups/${big}/assignments`, { contentId: course });
+      expect(bulk.body.enrollmentsCreated).toBe(1200);
+      const created = (await events()).filter((e) => e.type === 'enrollment.created').slice(1);
+      expect(created.map((e) => (e.payload.enrollmentIds as string[]).length)).toEqual([500, 500, 200]);
+    } finally {
+      await t2.close();
+    }
+  });
+
   it('rule 6: deleting a user ends their grants and keeps the learning record', async () => {
     const [course, u] = [await newContent(), await newUser()];
     const g = await newGroup([u]);

@@ -1,0 +1,40 @@
+import crypto from 'node:crypto';
+import type { Knex } from 'knex';
+import { chunks, now } from '../db/tables';
+import type { Cause } from '../membership/types';
+
+export type EventType =
+  | 'membership.added'
+  | 'membership.removed'
+  | 'enrollment.created'
+  | 'enrollment.reactivated'
+  | 'enrollment.suspended'
+  | 'enrollment.completed'
+  | 'enrollment.reopened';
+
+/**
+ * Writes events to the outbox in the caller's transaction (rule 12: only for real changes, which is
+ * what callers pass). A bulk change becomes events of at most 500 ids each, so a receiver can take
+ * them in batches.
+ */
+export async function writeEvents(
+  tx: Knex.Transaction,
+  tenantId: string,
+  type: EventType,
+  ids: readonly string[],
+  idsKey: 'userIds' | 'enrollmentIds',
+  cause: Cause,
+  extra: Record<string, string> = {},
+): Promise<void> {
+  if (!ids.length) return;
+  const at = now();
+  const rows = chunks([...new Set(ids)], 500).map((part) => ({
+    id: crypto.randomUUID(),
+    tenant_id: tenantId,
+    type,
+    payload: JSON.stringify({ ...extra, [idsKey]: part }),
+    cause: cause.requestId || cause.source,
+    created_at: at,
+  }));
+  for (const part of chunks(rows, 100)) await tx('events').insert(part);
+}
