@@ -36,6 +36,7 @@ export async function up(knex: Knex): Promise<void> {
     t.boolean('paused').notNullable().defaultTo(false);
     t.string('completed_at', 30);
     t.string('expires_at', 30);
+    t.jsonb('history').notNullable().defaultTo('[]'); // earlier completions, kept when recertification reopens
     t.string('created_at', 30).notNullable();
     t.string('updated_at', 30).notNullable();
     t.unique(['user_id', 'content_id']);

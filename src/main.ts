@@ -67,6 +67,7 @@ async function serve(config: Config): Promise<void> {
   const applied = await migrateLatest(db);
   if (applied.length) log.info({ applied }, 'migrations applied');
   const stopMaintenance = await keepStatisticsCurrent(db);
+  const stopRecertification = recertifyHourly(db, log);
   const tenancy = new Tenancy(db);
   await bootstrap(tenancy);
   const store = new MembershipStore(db);
@@ -80,6 +81,7 @@ async function serve(config: Config): Promise<void> {
   const stop = (signal: string) => {
     log.info({ signal }, 'shutting down');
     stopMaintenance();
+    stopRecertification();
     server.close(() => {
       void db.close().then(() => process.exit(0));
     });
@@ -87,6 +89,21 @@ async function serve(config: Config): Promise<void> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+}
+
+/** Rule 9 runs on its own: every hour, each tenant's due recertifications reopen. */
+function recertifyHourly(db: Db, log: ReturnType<typeof createLogger>): () => void {
+  const store = new AssignmentStore(db);
+  const run = async () => {
+    const tenants = (await db.knex('tenants').select('id', 'name')) as { id: string; name: string }[];
+    for (const t of tenants) {
+      const reopened = await store.recertify(t.id, { requestId: 'recertification', source: 'rule' });
+      if (reopened) log.info({ tenant: t.name, reopened }, 'recertification reopened enrollments');
+    }
+  };
+  const timer = setInterval(() => void run().catch((err: unknown) => log.error({ err }, 'recertification failed')), 3_600_000);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /** The very first start: a tenant and one token of each scope, shown once. */
@@ -168,9 +185,9 @@ async function main(argv: string[]): Promise<void> {
         const rows: string[][] = [];
         for (const t of tenants) {
           const c = await store.reconcile(t.id, { requestId: 'cli-reconcile', source: 'cli' }, { dryRun: args.flags['dry-run'] === true });
-          rows.push([t.name, ...[c.enrollmentsCreated, c.enrollmentsReactivated, c.grantsOpened, c.grantsEnded, c.enrollmentsSuspended].map(String)]);
+          rows.push([t.name, ...[c.enrollmentsCreated, c.enrollmentsReactivated, c.grantsOpened, c.grantsEnded, c.enrollmentsSuspended, c.enrollmentsReopened].map(String)]);
         }
-        printTable(['TENANT', 'ENROLLMENTS CREATED', 'REACTIVATED', 'GRANTS OPENED', 'GRANTS ENDED', 'SUSPENDED'], rows);
+        printTable(['TENANT', 'ENROLLMENTS CREATED', 'REACTIVATED', 'GRANTS OPENED', 'GRANTS ENDED', 'SUSPENDED', 'REOPENED'], rows);
         if (args.flags['dry-run'] === true) process.stdout.write('(dry run: nothing was changed)\n');
       });
     default:

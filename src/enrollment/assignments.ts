@@ -4,7 +4,7 @@ import { constraintOf } from '../db/errors';
 import { now, toBool } from '../db/tables';
 import { StoreError, StoreErrors } from '../membership/errors';
 import type { Cause } from '../membership/types';
-import { openGrants, recomputeTerms, reconcile, unassign, type EndDelta, type GrantDelta, type ReconcileCounts } from './rules';
+import { openGrants, recertifyDue, recomputeTerms, reconcile, unassign, type EndDelta, type GrantDelta, type ReconcileCounts } from './rules';
 
 export type LeavePolicy = 'suspend' | 'keep' | 'suspendIfNotStarted';
 
@@ -153,6 +153,11 @@ export class AssignmentStore {
   /** Rule 11's repair for one tenant; a dry run reports the counts and changes nothing. */
   reconcile(tenantId: string, cause: Cause, opts: { dryRun?: boolean } = {}): Promise<ReconcileCounts> {
     return transactionOrDryRun(this.db.knex, opts.dryRun === true, (tx) => reconcile(tx, this.db.dialect, tenantId, cause));
+  }
+
+  /** Rule 9 for one tenant at a given time (the server runs it hourly; reconcile runs it too). */
+  recertify(tenantId: string, cause: Cause, at = new Date().toISOString()): Promise<number> {
+    return this.db.knex.transaction((tx) => recertifyDue(tx, this.db.dialect, tenantId, at, cause));
   }
 
   async listForGroup(tenantId: string, groupId: string): Promise<Assignment[] | undefined> {

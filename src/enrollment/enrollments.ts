@@ -45,6 +45,8 @@ export interface Enrollment {
   mandatory: boolean;
   completedAt: string | null;
   expiresAt: string | null;
+  /** Earlier completions, kept when recertification reopened the enrollment. */
+  history: { completedAt: string }[];
   grants: Grant[];
 }
 
@@ -58,6 +60,7 @@ interface EnrollmentRow {
   mandatory: boolean | number;
   completed_at: string | null;
   expires_at: string | null;
+  history: string | { completedAt: string }[];
   created_at: string;
 }
 
@@ -189,6 +192,7 @@ export class EnrollmentStore {
       mandatory: toBool(r.mandatory),
       completedAt: r.completed_at,
       expiresAt: r.expires_at,
+      history: typeof r.history === 'string' ? (JSON.parse(r.history) as { completedAt: string }[]) : r.history,
       grants: byEnrollment.get(r.id) ?? [],
     }));
     const last = page.at(-1);

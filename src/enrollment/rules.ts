@@ -9,11 +9,11 @@ import { placeholders, raw } from './sql';
 /** Rule 8: a late joiner whose absolute due date has already passed gets this many days from joining. */
 export const LATE_JOINER_MIN_DAYS = 7;
 
-/** `iso + days`, as an ISO-8601 UTC string with milliseconds, on either engine. */
-function plusDays(dialect: Dialect, isoColumn: string, daysSql: string): string {
+/** `iso + n days` (or months), as an ISO-8601 UTC string with milliseconds, on either engine. */
+function plus(dialect: Dialect, isoColumn: string, nSql: string, unit: 'day' | 'month' = 'day'): string {
   return dialect === 'sqlite'
-    ? `strftime('%Y-%m-%dT%H:%M:%fZ', ${isoColumn}, '+' || (${daysSql}) || ' days')`
-    : `to_char((cast(${isoColumn} as timestamptz) + (${daysSql}) * interval '1 day') at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+    ? `strftime('%Y-%m-%dT%H:%M:%fZ', ${isoColumn}, '+' || (${nSql}) || ' ${unit}s')`
+    : `to_char((cast(${isoColumn} as timestamptz) + (${nSql}) * interval '1 ${unit}') at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 }
 
 /**
@@ -26,8 +26,8 @@ export async function recomputeTerms(tx: Knex.Transaction, dialect: Dialect, enr
   const at = now();
   const open = `from grants g join assignments a on a.id = g.assignment_id where g.enrollment_id = enrollments.id and g.ended_at is null`;
   const due = `case
-      when a.due_in_days is not null then ${plusDays(dialect, 'g.started_at', 'a.due_in_days')}
-      when a.due_date is not null and a.due_date < g.started_at then ${plusDays(dialect, 'g.started_at', String(LATE_JOINER_MIN_DAYS))}
+      when a.due_in_days is not null then ${plus(dialect, 'g.started_at', 'a.due_in_days')}
+      when a.due_date is not null and a.due_date < g.started_at then ${plus(dialect, 'g.started_at', String(LATE_JOINER_MIN_DAYS))}
       else a.due_date end`;
   for (const ids of chunks([...new Set(enrollmentIds)], 500)) {
     await tx.raw(
@@ -232,9 +232,40 @@ export async function unassign(tx: Knex.Transaction, dialect: Dialect, tenantId:
   return { grantsEnded: ended.length, enrollmentsSuspended: suspended.length };
 }
 
+/**
+ * Rule 9, recertification: a completed enrollment reopens once completion + N months (of an open
+ * grant's assignment) is reached, with progress reset and the earlier completion kept in its history.
+ * `at` is injected, so tests need not wait months.
+ */
+export async function recertifyDue(tx: Knex.Transaction, dialect: Dialect, tenantId: string, at: string, cause: Cause): Promise<number> {
+  const appendCompletion =
+    dialect === 'sqlite'
+      ? `json_insert(history, '$[#]', json_object('completedAt', completed_at))`
+      : `history || jsonb_build_array(jsonb_build_object('completedAt', completed_at))`;
+  const reopened = await raw<{ id: string }>(
+    tx,
+    `update enrollments set
+       history = ${appendCompletion},
+       state = case when (select active from users where users.id = enrollments.user_id) then 'active' else 'suspended' end,
+       paused = not coalesce((select active from users where users.id = enrollments.user_id), false),
+       progress = 0, completed_at = null, updated_at = ?
+     where tenant_id = ? and state = 'completed' and exists (
+       select 1 from grants g join assignments a on a.id = g.assignment_id
+       where g.enrollment_id = enrollments.id and g.ended_at is null and a.recertify_months is not null
+         and ${plus(dialect, 'enrollments.completed_at', 'a.recertify_months', 'month')} <= ?)
+     returning id`,
+    [at, tenantId, at],
+  );
+  const ids = reopened.map((r) => r.id);
+  await writeEvents(tx, tenantId, 'enrollment.reopened', ids, 'enrollmentIds', cause);
+  await recomputeTerms(tx, dialect, ids);
+  return ids.length;
+}
+
 export interface ReconcileCounts extends GrantDelta {
   grantsEnded: number;
   enrollmentsSuspended: number;
+  enrollmentsReopened: number;
 }
 
 /**
@@ -271,7 +302,8 @@ export async function reconcile(tx: Knex.Transaction, dialect: Dialect, tenantId
   ];
   await writeEvents(tx, tenantId, 'enrollment.suspended', suspended, 'enrollmentIds', cause);
   await recomputeTerms(tx, dialect, [...orphaned, ...left].map((r) => r.enrollment_id));
-  return { ...opened, grantsEnded: orphaned.length + left.length, enrollmentsSuspended: suspended.length };
+  const reopened = await recertifyDue(tx, dialect, tenantId, at, cause);
+  return { ...opened, grantsEnded: orphaned.length + left.length, enrollmentsSuspended: suspended.length, enrollmentsReopened: reopened };
 }
 
 /** Rule 6: deactivating a user pauses every active enrollment; reactivating resumes exactly those. */

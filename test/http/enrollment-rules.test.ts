@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { AssignmentStore } from '../../src/enrollment/assignments';
 import { createTestApp, GROUP, patchOp, USER, type ScimClient, type TestApp } from '../helpers/app';
 
 interface EnrollmentBody {
@@ -284,7 +285,7 @@ describe('enrollment rules', () => {
       expect((await enrollmentOf(u)).grants.filter((gr) => gr.endedAt === null)).toHaveLength(1);
       expect(await enrollmentOf(v)).toMatchObject({ state: 'suspended' });
       const again = await a2.post('/reconcile');
-      expect(again.body).toEqual({ dryRun: false, enrollmentsCreated: 0, enrollmentsReactivated: 0, grantsOpened: 0, grantsEnded: 0, enrollmentsSuspended: 0 });
+      expect(again.body).toEqual({ dryRun: false, enrollmentsCreated: 0, enrollmentsReactivated: 0, grantsOpened: 0, grantsEnded: 0, enrollmentsSuspended: 0, enrollmentsReopened: 0 });
     } finally {
       await t2.close();
     }
@@ -330,6 +331,28 @@ describe('enrollment rules', () => {
     } finally {
       await t2.close();
     }
+  });
+
+  it('rule 9: recertification reopens a completed enrollment when completion + N months is reached, keeping the earlier completion', async () => {
+    const [course, u] = [await newContent(), await newUser()];
+    const g = await newGroup([u]);
+    await assign(g, { contentId: course, recertifyMonths: 12 });
+    const [e] = await enrollmentsOf(u);
+    const done = await admin.post(`/enrollments/${e!.id}/progress`, { completed: true });
+    const completedAt = done.body.completedAt as string;
+    const store = new AssignmentStore(t.db);
+    const tenantId = await t.tenantId();
+    const cause = { requestId: 'test-clock', source: 'test' as const };
+    const monthsLater = (n: number) => {
+      const d = new Date(completedAt);
+      d.setUTCMonth(d.getUTCMonth() + n);
+      return d.toISOString();
+    };
+    expect(await store.recertify(tenantId, cause, monthsLater(11))).toBe(0);
+    expect((await enrollmentsOf(u))[0]).toMatchObject({ state: 'completed', completedAt });
+    expect(await store.recertify(tenantId, cause, monthsLater(12))).toBe(1);
+    expect((await enrollmentsOf(u))[0]).toMatchObject({ id: e!.id, state: 'active', progress: 0, completedAt: null, history: [{ completedAt }] });
+    expect(await store.recertify(tenantId, cause, monthsLater(13))).toBe(0);
   });
 
   it('rule 6: deleting a user ends their grants and keeps the learning record', async () => {

@@ -63,7 +63,7 @@ describe('roster CLI', () => {
     await roster(['token', 'create', '--tenant', 'globex', '--scope', 'scim'], env);
     const all = await roster(['reconcile', '--dry-run'], env);
     expect(all).toMatch(/^TENANT\s+ENROLLMENTS CREATED/);
-    expect(all).toMatch(/^acme\s+0\s+0\s+0\s+0\s+0$/m);
+    expect(all).toMatch(/^acme\s+0\s+0\s+0\s+0\s+0\s+0$/m);
     expect(all).toMatch(/^globex\s/m);
     expect(all).toContain('dry run');
     const one = await roster(['reconcile', '--tenant', 'globex'], env);
