@@ -88,6 +88,7 @@ async function floor(): Promise<Measured> {
 async function benchEngine(engine: string, databaseUrl: string, rows: Row[], floorRps: number): Promise<void> {
   const tenant = `bench-${crypto.randomBytes(4).toString('hex')}`;
   const token = (await roster(['token', 'create', '--tenant', tenant, '--scope', 'scim'], { DATABASE_URL: databaseUrl })).trim();
+  const adminToken = (await roster(['token', 'create', '--tenant', tenant, '--scope', 'admin'], { DATABASE_URL: databaseUrl })).trim();
   const server: RunningServer = await startServer({ DATABASE_URL: databaseUrl });
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' };
   const api = `${server.url}/scim/v2`;
@@ -174,10 +175,89 @@ async function benchEngine(engine: string, databaseUrl: string, rows: Row[], flo
     rows.push({ engine, scenario: `GET /Users page of 100 at startIndex ${BIG - 200}`, ...deep, note: withRss('') });
     const listGroups = await measure(`${api}/Groups?excludedAttributes=members`, { headers });
     rows.push({ engine, scenario: 'GET /Groups?excludedAttributes=members', ...listGroups, note: withRss('') });
+    await enrollmentScenarios(engine, databaseUrl, `${server.url}/admin/v1`, adminToken, api, headers, bigGroup, ids, rows);
     rows.push({ engine, scenario: 'peak server RSS', reqPerSec: NaN, p50: NaN, p99: NaN, note: mb(peakRss) });
   } finally {
     clearInterval(rssTimer);
     await server.stop();
+  }
+}
+
+/**
+ * Issue 3's scale figures: assigning a course to the big group, and adding 1,000 members to a group
+ * with 5 assignments, each beside the floor: a plain INSERT … SELECT of the same number of rows into a
+ * scratch table of the same database, timed by this process while the server is idle.
+ */
+async function enrollmentScenarios(
+  engine: string,
+  databaseUrl: string,
+  adminApi: string,
+  adminToken: string,
+  api: string,
+  headers: Record<string, string>,
+  bigGroup: string,
+  userIds: string[],
+  rows: Row[],
+): Promise<void> {
+  const adminHeaders = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
+  const post = async (url: string, body: unknown) => {
+    const res = await fetch(url, { method: 'POST', headers: adminHeaders, body: JSON.stringify(body) });
+    if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as Record<string, unknown>;
+  };
+  const db = openDb(databaseUrl, { poolMax: 1 });
+  const floor = async (n: number, source: string, bindings: unknown[]) => {
+    await db.knex.raw('create table bench_floor (id varchar(36), user_id varchar(36), content_id varchar(36), state varchar(20))');
+    const t0 = performance.now();
+    await db.knex.raw(
+      `insert into bench_floor (id, user_id, content_id, state) select cast(gen_random_uuid() as varchar(36)), user_id, 'c', 'active' ${source}`,
+      bindings as never[],
+    );
+    const ms = performance.now() - t0;
+    await db.knex.raw('drop table bench_floor');
+    return { ms, n };
+  };
+  try {
+    const course = (await post(`${adminApi}/content`, { kind: 'course', title: 'Bench course' })).id as string;
+    const t0 = performance.now();
+    const assigned = await post(`${adminApi}/groups/${bigGroup}/assignments`, { contentId: course });
+    const assignMs = performance.now() - t0;
+    const bigFloor = await floor(Number(assigned.enrollmentsCreated), 'from memberships where group_id = ?', [bigGroup]);
+    rows.push({
+      engine,
+      scenario: `assign a course to ${assigned.enrollmentsCreated as number} members`,
+      reqPerSec: NaN,
+      p50: NaN,
+      p99: NaN,
+      note: `${assignMs.toFixed(0)} ms; floor INSERT…SELECT ${bigFloor.ms.toFixed(0)} ms: ${(assignMs / bigFloor.ms).toFixed(1)} × floor`,
+    });
+
+    const groupRes = await fetch(`${api}/Groups`, { method: 'POST', headers, body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'five' }) });
+    const five = ((await groupRes.json()) as { id: string }).id;
+    for (let i = 0; i < 5; i++) {
+      const c = (await post(`${adminApi}/content`, { kind: 'course', title: `Five ${i}` })).id as string;
+      await post(`${adminApi}/groups/${five}/assignments`, { contentId: c });
+    }
+    const joiners = userIds.slice(0, 1000);
+    const t1 = performance.now();
+    const patch = await fetch(`${api}/Groups/${five}`, {
+      method: 'PATCH',
+      headers,
+      body: JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'add', path: 'members', value: joiners.map((value) => ({ value })) }] }),
+    });
+    if (patch.status !== 204) throw new Error(`PATCH 1,000 members: ${patch.status}`);
+    const joinMs = performance.now() - t1;
+    const joinFloor = await floor(5000, `from memberships cross join (select 1 as k union all select 2 union all select 3 union all select 4 union all select 5) five where group_id = ?`, [five]);
+    rows.push({
+      engine,
+      scenario: 'PATCH 1,000 members into a group with 5 assignments',
+      reqPerSec: NaN,
+      p50: NaN,
+      p99: NaN,
+      note: `${joinMs.toFixed(0)} ms (5,000 enrollments); floor ${joinFloor.ms.toFixed(0)} ms: ${(joinMs / joinFloor.ms).toFixed(1)} × floor`,
+    });
+  } finally {
+    await db.close();
   }
 }
 
