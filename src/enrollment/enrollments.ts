@@ -74,6 +74,13 @@ interface GrantRow {
   end_cause: string | null;
 }
 
+/** `iso` plus whole months, in UTC (the same calendar arithmetic as the SQL that reopens it). */
+function addMonths(iso: string, months: number): string {
+  const d = new Date(iso);
+  d.setUTCMonth(d.getUTCMonth() + months);
+  return d.toISOString();
+}
+
 /** Enrollments with the grants behind them (rule 10: every enrollment can say why). Queries only. */
 export class EnrollmentStore {
   constructor(private readonly db: Db) {}
@@ -89,7 +96,17 @@ export class EnrollmentStore {
       if (!current) return undefined;
       if (report.completed) {
         if (current.state === 'completed') return current; // no change, no event (rule 12)
-        await tx('enrollments').where({ tenant_id: tenantId, id }).update({ state: 'completed', paused: false, progress: 100, completed_at: at, updated_at: at });
+        // A completion expires when the soonest recertification among its open grants comes due (rule 9).
+        const recert = (await tx('grants as g')
+          .join('assignments as a', 'a.id', 'g.assignment_id')
+          .where('g.enrollment_id', id)
+          .whereNull('g.ended_at')
+          .min({ months: 'a.recertify_months' })
+          .first()) as { months: number | string | null } | undefined;
+        const expiresAt = recert?.months == null ? null : addMonths(at, Number(recert.months));
+        await tx('enrollments')
+          .where({ tenant_id: tenantId, id })
+          .update({ state: 'completed', paused: false, progress: 100, completed_at: at, expires_at: expiresAt, updated_at: at });
         await writeEvents(tx, tenantId, 'enrollment.completed', [id], 'enrollmentIds', cause);
       } else {
         await tx('enrollments').where({ tenant_id: tenantId, id }).update({ progress: report.progress, updated_at: at });

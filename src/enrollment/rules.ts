@@ -248,7 +248,7 @@ export async function recertifyDue(tx: Knex.Transaction, dialect: Dialect, tenan
        history = ${appendCompletion},
        state = case when (select active from users where users.id = enrollments.user_id) then 'active' else 'suspended' end,
        paused = not coalesce((select active from users where users.id = enrollments.user_id), false),
-       progress = 0, completed_at = null, updated_at = ?
+       progress = 0, completed_at = null, expires_at = null, updated_at = ?
      where tenant_id = ? and state = 'completed' and exists (
        select 1 from grants g join assignments a on a.id = g.assignment_id
        where g.enrollment_id = enrollments.id and g.ended_at is null and a.recertify_months is not null

@@ -340,6 +340,7 @@ describe('enrollment rules', () => {
     const [e] = await enrollmentsOf(u);
     const done = await admin.post(`/enrollments/${e!.id}/progress`, { completed: true });
     const completedAt = done.body.completedAt as string;
+    expect(done.body.expiresAt).toBe(new Date(new Date(completedAt).setUTCMonth(new Date(completedAt).getUTCMonth() + 12)).toISOString());
     const store = new AssignmentStore(t.db);
     const tenantId = await t.tenantId();
     const cause = { requestId: 'test-clock', source: 'test' as const };
@@ -351,7 +352,7 @@ describe('enrollment rules', () => {
     expect(await store.recertify(tenantId, cause, monthsLater(11))).toBe(0);
     expect((await enrollmentsOf(u))[0]).toMatchObject({ state: 'completed', completedAt });
     expect(await store.recertify(tenantId, cause, monthsLater(12))).toBe(1);
-    expect((await enrollmentsOf(u))[0]).toMatchObject({ id: e!.id, state: 'active', progress: 0, completedAt: null, history: [{ completedAt }] });
+    expect((await enrollmentsOf(u))[0]).toMatchObject({ id: e!.id, state: 'active', progress: 0, completedAt: null, expiresAt: null, history: [{ completedAt }] });
     expect(await store.recertify(tenantId, cause, monthsLater(13))).toBe(0);
   });
 
