@@ -135,47 +135,44 @@ export async function openGrants(tx: Knex.Transaction, dialect: Dialect, tenantI
 }
 
 /**
- * After grants ended because members left (at `at`, with `endCause`): enrollments with no open grant
- * left follow the leave policy of the assignments whose grants just ended.
+ * Suspends the given enrollments that have no open grant left and meet `condition`. A paused one
+ * (deactivated user) loses its claim to resume too. A completed one is never touched.
  */
-async function applyLeavePolicy(tx: Knex.Transaction, enrollmentIds: readonly string[], at: string, endCause: string): Promise<string[]> {
+async function suspendUngranted(
+  tx: Knex.Transaction,
+  enrollmentIds: readonly string[],
+  at: string,
+  condition: { sql: string; bindings: readonly unknown[] },
+): Promise<string[]> {
   const suspended: string[] = [];
   for (const ids of chunks([...new Set(enrollmentIds)], 500)) {
-    // A paused enrollment (deactivated user) loses its claim to resume too.
     const rows = await raw<{ id: string }>(
       tx,
       `update enrollments set state = 'suspended', paused = false, updated_at = ?
        where (state = 'active' or (state = 'suspended' and paused)) and id in (${placeholders(ids)})
          and not exists (select 1 from grants g where g.enrollment_id = enrollments.id and g.ended_at is null)
-         and not exists (
-           select 1 from grants g join assignments a on a.id = g.assignment_id
-           where g.enrollment_id = enrollments.id and g.ended_at = ? and g.end_cause = ?
-             and (a.on_leave = 'keep' or (a.on_leave = 'suspendIfNotStarted' and enrollments.progress > 0)))
+         and ${condition.sql}
        returning id`,
-      [at, ...ids, at, endCause],
+      [at, ...ids, ...condition.bindings],
     );
     suspended.push(...rows.map((r) => r.id));
   }
   return suspended;
 }
 
-/** After grants ended because their assignment went: access-only content with no open grant left ends. */
-async function endAccessOnly(tx: Knex.Transaction, enrollmentIds: readonly string[], at: string): Promise<string[]> {
-  const suspended: string[] = [];
-  for (const ids of chunks([...new Set(enrollmentIds)], 500)) {
-    const rows = await raw<{ id: string }>(
-      tx,
-      `update enrollments set state = 'suspended', paused = false, updated_at = ?
-       where (state = 'active' or (state = 'suspended' and paused)) and id in (${placeholders(ids)})
-         and content_id in (select id from content where kind in ('bot', 'persona'))
-         and not exists (select 1 from grants g where g.enrollment_id = enrollments.id and g.ended_at is null)
-       returning id`,
-      [at, ...ids],
-    );
-    suspended.push(...rows.map((r) => r.id));
-  }
-  return suspended;
-}
+/** After members left (grants ended at `at` with `endCause`): the leave policy of those grants' assignments. */
+const applyLeavePolicy = (tx: Knex.Transaction, enrollmentIds: readonly string[], at: string, endCause: string) =>
+  suspendUngranted(tx, enrollmentIds, at, {
+    sql: `not exists (
+            select 1 from grants g join assignments a on a.id = g.assignment_id
+            where g.enrollment_id = enrollments.id and g.ended_at = ? and g.end_cause = ?
+              and (a.on_leave = 'keep' or (a.on_leave = 'suspendIfNotStarted' and enrollments.progress > 0)))`,
+    bindings: [at, endCause],
+  });
+
+/** After an assignment went: only access-only content (bots, personas) ends; courses stay. */
+const endAccessOnly = (tx: Knex.Transaction, enrollmentIds: readonly string[], at: string) =>
+  suspendUngranted(tx, enrollmentIds, at, { sql: `content_id in (select id from content where kind in ('bot', 'persona'))`, bindings: [] });
 
 /**
  * Rule 2, leaving ends the group's grants, never the progress: when no open grant is left, the leave
