@@ -379,19 +379,6 @@ describe('enrollment rules', () => {
     expect(await enrollmentsOf(u)).toEqual([]);
     expect((await scim.get(`/Groups/${g}`)).body.members ?? []).toEqual([]);
   });
-});
-
-describe('enrollment reports', () => {
-  let t: TestApp;
-  let scim: ScimClient;
-  let admin: ScimClient;
-
-  beforeAll(async () => {
-    t = await createTestApp();
-    scim = await t.scim();
-    admin = await t.admin();
-  });
-  afterAll(() => t.close());
 
   it('lists a content’s enrollments, paged and filtered by state', async () => {
     const course = (await admin.post('/content', { kind: 'course', title: 'Reported' })).body.id as string;
