@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 import type { Db } from '../db/knex';
 import { constraintOf } from '../db/errors';
 import { chunks, fromJson, now, toBool, type GroupRow, type UserRow } from '../db/tables';
-import { StoreErrors } from './errors';
+import { StoreError, StoreErrors } from './errors';
 import { Hooks } from './hooks';
 import type { Cause, GroupProfile, GroupRecord, GroupStep, Member, UserProfile, UserRecord } from './types';
 
@@ -381,17 +381,15 @@ async function deleteAllMembers(tx: Knex.Transaction, tenantId: string, groupId:
 }
 
 async function writeEmails(tx: Knex.Transaction, user: UserRecord): Promise<void> {
-  if (!user.emails.length) return;
-  await tx('user_emails').insert(
-    user.emails.map((e) => ({
-      tenant_id: user.tenantId,
-      user_id: user.id,
-      value: e.value,
-      value_lc: e.value.toLowerCase(),
-      type: e.type ?? null,
-      primary: e.primary === true,
-    })),
-  );
+  const rows = user.emails.map((e) => ({
+    tenant_id: user.tenantId,
+    user_id: user.id,
+    value: fits('emails.value', e.value),
+    value_lc: e.value.toLowerCase(),
+    type: fits('emails.type', e.type ?? null, 50),
+    primary: e.primary === true,
+  }));
+  for (const part of chunks(rows, 400)) await tx('user_emails').insert(part);
 }
 
 const PROFILE_KEYS: (keyof UserProfile)[] = ['userName', 'externalId', 'displayName', 'active', 'emails', 'department', 'employeeNumber', 'managerId', 'attributes'];
@@ -440,18 +438,28 @@ export function emailsOf(list: unknown): UserProfile['emails'] {
     .map((e) => ({ value: e.value as string, type: typeof e.type === 'string' ? e.type : null, primary: e.primary === true }));
 }
 
+/** Indexed columns hold 300 characters on both engines (SQLite would not enforce it; PostgreSQL would fail). */
+export const MAX_INDEXED_CHARS = 300;
+
+function fits<T extends string | null>(attribute: string, value: T, max = MAX_INDEXED_CHARS): T {
+  if (value !== null && value.length > max) {
+    throw new StoreError('invalid', `${attribute} is longer than ${max} characters (${value.length})`, { attribute, max });
+  }
+  return value;
+}
+
 function userToRow(u: UserRecord): UserRow {
   return {
     id: u.id,
     tenant_id: u.tenantId,
-    user_name: u.userName,
+    user_name: fits('userName', u.userName),
     user_name_lc: u.userName.toLowerCase(),
-    external_id: u.externalId,
-    display_name: u.displayName,
+    external_id: fits('externalId', u.externalId),
+    display_name: fits('displayName', u.displayName),
     active: u.active,
-    department: u.department,
-    employee_number: u.employeeNumber,
-    manager_id: u.managerId,
+    department: fits('department', u.department),
+    employee_number: fits('employeeNumber', u.employeeNumber),
+    manager_id: fits('manager', u.managerId),
     data: JSON.stringify(u.attributes),
     created_at: u.createdAt,
     updated_at: u.updatedAt,
@@ -483,9 +491,9 @@ function groupToRow(g: GroupRecord): GroupRow {
   return {
     id: g.id,
     tenant_id: g.tenantId,
-    display_name: g.displayName,
+    display_name: fits('displayName', g.displayName),
     display_name_lc: g.displayName.toLowerCase(),
-    external_id: g.externalId,
+    external_id: fits('externalId', g.externalId),
     data: JSON.stringify(g.attributes),
     created_at: g.createdAt,
     updated_at: g.updatedAt,

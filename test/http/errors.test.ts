@@ -16,6 +16,25 @@ describe('SCIM errors', () => {
     expect(res.body).toMatchObject({ schemas: [ERROR], status: '413' });
   });
 
+  it('answers 400 invalidValue for a value longer than its column on either engine, and stores nothing', async () => {
+    const scim = await t.scim();
+    const long = 'x'.repeat(301);
+    const cases = [
+      { schemas: [USER], userName: long },
+      { schemas: [USER], userName: 'ok1', displayName: long },
+      { schemas: [USER], userName: 'ok2', emails: [{ value: `${long}@example.com`, type: 'work' }] },
+    ];
+    for (const body of cases) {
+      const res = await scim.post('/Users', body);
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ schemas: [ERROR], status: '400', scimType: 'invalidValue', detail: expect.stringMatching(/longer than 300 characters/) });
+    }
+    const group = await scim.post('/Groups', { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: long });
+    expect(group.status).toBe(400);
+    expect((await scim.get('/Users')).body.totalResults).toBe(0);
+    expect((await scim.get('/Groups')).body.totalResults).toBe(0);
+  });
+
   it('answers 404 with a SCIM error for an unknown endpoint', async () => {
     const scim = await t.scim();
     const res = await scim.get('/Widgets');
