@@ -1,22 +1,27 @@
 import crypto from 'node:crypto';
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { Config } from './config';
-import type { Db } from './db/knex';
+import { pendingMigrations, type Db } from './db/knex';
 import type { MembershipStore } from './membership/store';
 import { adminRouter } from './admin/router';
 import { AssignmentStore } from './enrollment/assignments';
 import { ContentStore } from './enrollment/content';
 import { EnrollmentStore } from './enrollment/enrollments';
 import { registerEnrollmentRules } from './enrollment/rules';
+import { routeTemplate, type Metrics } from './metrics';
 import { scimRouter } from './scim/router';
+import { registerChangeLog } from './synclog/changes';
+import type { SyncLog } from './synclog/sync-log';
 import type { Tenancy } from './tenancy/tokens';
 
 export interface AppDeps {
-  config: Pick<Config, 'maxBodyBytes' | 'defaultPageSize' | 'maxPageSize' | 'trustProxy' | 'rateLimitPerSecond' | 'rateLimitBurst'>;
+  config: Pick<Config, 'maxBodyBytes' | 'defaultPageSize' | 'maxPageSize' | 'trustProxy' | 'rateLimitPerSecond' | 'rateLimitBurst' | 'metricsToken'>;
   db: Db;
   store: MembershipStore;
   tenancy: Tenancy;
+  syncLog: SyncLog;
+  metrics: Metrics;
   log: Logger;
 }
 
@@ -32,13 +37,31 @@ export function createApp(deps: AppDeps): Express {
     res.setHeader('X-Request-Id', req.requestId);
     next();
   });
+  app.use(measure(deps.metrics, deps.log));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  app.get('/readyz', async (_req, res) => {
+    const problem = await readinessProblem(deps.db);
+    res.status(problem ? 503 : 200).json(problem ? { status: 'unavailable', reason: problem } : { status: 'ready' });
+  });
+  app.get('/metrics', async (req, res) => {
+    if (deps.config.metricsToken && req.get('authorization') !== `Bearer ${deps.config.metricsToken}`) {
+      return void res.status(401).json({ error: { code: 'unauthorized', message: 'GET /metrics needs the METRICS_TOKEN as a bearer token' } });
+    }
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+
+  const changes = deps.syncLog.changes;
+  registerChangeLog(deps.store.hooks, changes);
+  registerEnrollmentRules(deps.store.hooks, { dialect: deps.db.dialect, changes });
+  const assignments = new AssignmentStore(deps.db, changes);
+  const enrollments = new EnrollmentStore(deps.db, changes);
 
   app.use(
     '/scim/v2',
+    deps.syncLog.capture('scim'),
     scimRouter({
       db: deps.db,
       store: deps.store,
@@ -50,14 +73,15 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
 
-  registerEnrollmentRules(deps.store.hooks, deps.db.dialect);
   app.use(
     '/admin/v1',
+    deps.syncLog.capture('admin'),
     adminRouter({
       tenancy: deps.tenancy,
       content: new ContentStore(deps.db),
-      assignments: new AssignmentStore(deps.db),
-      enrollments: new EnrollmentStore(deps.db),
+      assignments,
+      enrollments,
+      syncLog: deps.syncLog,
       log: deps.log,
     }),
   );
@@ -66,4 +90,44 @@ export function createApp(deps: AppDeps): Express {
     res.status(404).json({ error: { code: 'notFound', message: `No route ${req.method} ${req.path}; SCIM lives at /scim/v2` } });
   });
   return app;
+}
+
+/** Metrics for every request, and a debug line with its request id (errors are logged where they happen). */
+function measure(metrics: Metrics, log: Logger): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.once('close', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const route = routeTemplate(req.originalUrl);
+      const status = res.writableFinished ? res.statusCode : 499;
+      metrics.requests.inc({ route, method: req.method, status: String(status), tenant: req.principal?.tenantName ?? 'none' });
+      metrics.latency.observe({ route, method: req.method }, seconds);
+      if (log.isLevelEnabled('debug')) {
+        log.debug({ requestId: req.requestId, method: req.method, route, status, ms: Math.round(seconds * 1000), tenant: req.principal?.tenantName }, 'request');
+      }
+    });
+    next();
+  };
+}
+
+/** Why the app cannot serve now (database unreachable within 2 s, or migrations pending), if it cannot. */
+async function readinessProblem(db: Db): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve('the database did not answer within 2 s'), 2000);
+  });
+  const check = (async () => {
+    try {
+      await db.knex.raw('select 1');
+      const pending = await pendingMigrations(db);
+      return pending.length ? `migrations not applied: ${pending.join(', ')}` : undefined;
+    } catch (err) {
+      return `the database is unreachable: ${(err as Error).message}`;
+    }
+  })();
+  try {
+    return await Promise.race([check, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -1,3 +1,5 @@
+import type { SyncLogConfig } from './synclog/sync-log';
+
 export interface Config {
   port: number;
   host: string;
@@ -11,6 +13,9 @@ export interface Config {
   /** Sustained SCIM requests per second per token (0: no limit), and the burst allowed after idling. */
   rateLimitPerSecond: number;
   rateLimitBurst: number;
+  syncLog: SyncLogConfig;
+  /** When set, GET /metrics asks for `Authorization: Bearer <this>`. */
+  metricsToken: string | null;
 }
 
 export class ConfigError extends Error {
@@ -49,7 +54,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: env.TRUST_PROXY === 'true' || env.TRUST_PROXY === '1',
     rateLimitPerSecond: int('SCIM_RATE_LIMIT_PER_SECOND', 0, 0, 1_000_000),
     rateLimitBurst: 0,
+    syncLog: {
+      enabled: true,
+      retentionDays: int('SYNC_LOG_RETENTION_DAYS', 30, 1, 3650),
+      maxIds: int('SYNC_LOG_MAX_IDS', 1000, 0, 100_000),
+      maxBodyChars: int('SYNC_LOG_MAX_BODY_BYTES', 64 * 1024, 0, 16 * 1024 * 1024),
+    },
+    metricsToken: env.METRICS_TOKEN || null,
   };
+  const syncLog = (env.SYNC_LOG ?? 'on').toLowerCase();
+  if (!['on', 'off'].includes(syncLog)) problems.push(`SYNC_LOG must be on or off (got "${env.SYNC_LOG}")`);
+  config.syncLog.enabled = syncLog !== 'off';
   config.rateLimitBurst = int('SCIM_RATE_LIMIT_BURST', Math.max(1, config.rateLimitPerSecond * 2), 1, 10_000_000);
   if (config.defaultPageSize > config.maxPageSize) problems.push('SCIM_DEFAULT_PAGE_SIZE must not exceed SCIM_MAX_PAGE_SIZE');
   if (problems.length) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);

@@ -5,6 +5,9 @@ import { keepStatisticsCurrent, migrateLatest, openDb, type Db } from './db/knex
 import { createLogger } from './log';
 import { AssignmentStore } from './enrollment/assignments';
 import { MembershipStore } from './membership/store';
+import { Metrics } from './metrics';
+import { LogCommandError, runLogCommand } from './synclog/cli';
+import { SyncLog } from './synclog/sync-log';
 import { SCOPES, Tenancy, type Scope } from './tenancy/tokens';
 
 const USAGE = `Usage: roster <command> [options]
@@ -17,11 +20,15 @@ Commands:
   token list [--tenant NAME] [--json]     list tokens (never their secrets)
   token revoke ID|HINT                    revoke a token; effective on the next request
   reconcile [--tenant NAME] [--dry-run]   repair drift between memberships, assignments and enrollments
+  log [--tenant NAME] [--since 1h] [--failed] [--user ID] [--limit N] [--follow] [--json]
+                                          the sync log: newest entries as a table (JSON lines with --json);
+                                          --follow prints new entries as they are written
   help                                    this text
 
 Environment: DATABASE_URL (sqlite:PATH or postgres://…, default sqlite:./data/roster.db), PORT (8080),
 HOST (0.0.0.0), LOG_LEVEL (info), SCIM_MAX_BODY_BYTES, SCIM_DEFAULT_PAGE_SIZE, SCIM_MAX_PAGE_SIZE,
-SCIM_RATE_LIMIT_PER_SECOND, SCIM_RATE_LIMIT_BURST, TRUST_PROXY.`;
+SCIM_RATE_LIMIT_PER_SECOND, SCIM_RATE_LIMIT_BURST, TRUST_PROXY, SYNC_LOG (on|off), SYNC_LOG_RETENTION_DAYS (30),
+SYNC_LOG_MAX_IDS, SYNC_LOG_MAX_BODY_BYTES, METRICS_TOKEN.`;
 
 class UsageError extends Error {}
 
@@ -67,11 +74,14 @@ async function serve(config: Config): Promise<void> {
   const applied = await migrateLatest(db);
   if (applied.length) log.info({ applied }, 'migrations applied');
   const stopMaintenance = await keepStatisticsCurrent(db);
-  const stopRecertification = recertifyHourly(db, log);
+  const metrics = new Metrics(db);
+  const syncLog = new SyncLog(db, log, config.syncLog, metrics);
+  const stopRetention = syncLog.keepRetention();
+  const stopRecertification = recertifyHourly(db, syncLog, log);
   const tenancy = new Tenancy(db);
   await bootstrap(tenancy);
   const store = new MembershipStore(db);
-  const app = createApp({ config, db, store, tenancy, log });
+  const app = createApp({ config, db, store, tenancy, syncLog, metrics, log });
   const server = app.listen(config.port, config.host, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -81,9 +91,13 @@ async function serve(config: Config): Promise<void> {
   const stop = (signal: string) => {
     log.info({ signal }, 'shutting down');
     stopMaintenance();
+    stopRetention();
     stopRecertification();
     server.close(() => {
-      void db.close().then(() => process.exit(0));
+      void syncLog
+        .close()
+        .then(() => db.close())
+        .then(() => process.exit(0));
     });
     setTimeout(() => process.exit(1), 10_000).unref();
   };
@@ -91,14 +105,15 @@ async function serve(config: Config): Promise<void> {
   process.once('SIGINT', () => stop('SIGINT'));
 }
 
-/** Rule 9 runs on its own: every hour, each tenant's due recertifications reopen. */
-function recertifyHourly(db: Db, log: ReturnType<typeof createLogger>): () => void {
-  const store = new AssignmentStore(db);
+/** Rule 9 runs on its own: every hour, each tenant's due recertifications reopen (logged when any do). */
+function recertifyHourly(db: Db, syncLog: SyncLog, log: ReturnType<typeof createLogger>): () => void {
+  const store = new AssignmentStore(db, syncLog.changes);
   const run = async () => {
     const tenants = (await db.knex('tenants').select('id', 'name')) as { id: string; name: string }[];
     for (const t of tenants) {
-      const reopened = await store.recertify(t.id, { requestId: 'recertification', source: 'rule' });
-      if (reopened) log.info({ tenant: t.name, reopened }, 'recertification reopened enrollments');
+      if (!(await store.recertificationDue(t.id))) continue;
+      const reopened = await syncLog.job({ tenantId: t.id, source: 'rule', name: 'recertification' }, (cause) => store.recertify(t.id, cause));
+      log.info({ tenant: t.name, reopened }, 'recertification reopened enrollments');
     }
   };
   const timer = setInterval(() => void run().catch((err: unknown) => log.error({ err }, 'recertification failed')), 3_600_000);
@@ -181,14 +196,46 @@ async function main(argv: string[]): Promise<void> {
         const tenantName = flag(args, 'tenant');
         const tenants = (await db.knex('tenants').modify((q) => (tenantName ? q.where('name', tenantName) : q)).orderBy('name')) as { id: string; name: string }[];
         if (tenantName && !tenants.length) throw new UsageError(`No tenant named "${tenantName}"`);
-        const store = new AssignmentStore(db);
+        const syncLog = new SyncLog(db, createLogger('silent'), config.syncLog);
+        const store = new AssignmentStore(db, syncLog.changes);
+        const dryRun = args.flags['dry-run'] === true;
         const rows: string[][] = [];
         for (const t of tenants) {
-          const c = await store.reconcile(t.id, { requestId: 'cli-reconcile', source: 'cli' }, { dryRun: args.flags['dry-run'] === true });
+          const c = dryRun
+            ? await store.reconcile(t.id, { requestId: '', source: 'cli' }, { dryRun })
+            : await syncLog.job({ tenantId: t.id, source: 'cli', name: 'reconcile' }, (cause) => store.reconcile(t.id, cause));
           rows.push([t.name, ...[c.enrollmentsCreated, c.enrollmentsReactivated, c.grantsOpened, c.grantsEnded, c.enrollmentsSuspended, c.enrollmentsReopened].map(String)]);
         }
         printTable(['TENANT', 'ENROLLMENTS CREATED', 'REACTIVATED', 'GRANTS OPENED', 'GRANTS ENDED', 'SUSPENDED', 'REOPENED'], rows);
-        if (args.flags['dry-run'] === true) process.stdout.write('(dry run: nothing was changed)\n');
+        if (dryRun) process.stdout.write('(dry run: nothing was changed)\n');
+      });
+    case 'log':
+      return withDb(config, async (db) => {
+        const limit = Number(flag(args, 'limit') ?? 50);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UsageError('--limit takes a number from 1 to 10000');
+        const stop = new AbortController();
+        process.once('SIGINT', () => stop.abort());
+        process.once('SIGTERM', () => stop.abort());
+        try {
+          await runLogCommand(
+            db,
+            {
+              tenant: flag(args, 'tenant'),
+              since: flag(args, 'since'),
+              failed: args.flags.failed === true,
+              user: flag(args, 'user'),
+              follow: args.flags.follow === true,
+              json: args.flags.json === true,
+              limit,
+              pollMs: 1000,
+            },
+            (text) => process.stdout.write(text),
+            stop.signal,
+          );
+        } catch (err) {
+          if (err instanceof LogCommandError) throw new UsageError(err.message);
+          throw err;
+        }
       });
     default:
       throw new UsageError(`Unknown command "${command}"`);

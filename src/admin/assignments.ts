@@ -28,7 +28,7 @@ export function assignmentsRouter(assignments: AssignmentStore, enrollments: Enr
 
   router.patch('/assignments/:id', async (req, res) => {
     const change = validBody(Bodies.assignmentUpdate, req.body);
-    const updated = await assignments.update(principalOf(req).tenantId, req.params.id, change);
+    const updated = await assignments.update(principalOf(req).tenantId, req.params.id, change, causeOf(req));
     if (!updated) throw AdminErrors.notFound(`Assignment ${req.params.id}`);
     res.json(updated);
   });

@@ -5,8 +5,10 @@ import { bearerAuth } from '../tenancy/bearer-auth';
 import type { Tenancy } from '../tenancy/tokens';
 import type { AssignmentStore } from '../enrollment/assignments';
 import type { EnrollmentStore } from '../enrollment/enrollments';
+import type { SyncLog } from '../synclog/sync-log';
 import { assignmentsRouter } from './assignments';
 import { contentRouter } from './content';
+import { syncLogRouter } from './sync-log';
 import { adminErrorHandler, AdminErrors, renderAdminError } from './errors';
 
 export interface AdminDeps {
@@ -14,6 +16,7 @@ export interface AdminDeps {
   content: ContentStore;
   assignments: AssignmentStore;
   enrollments: EnrollmentStore;
+  syncLog: SyncLog;
   log: Logger;
 }
 
@@ -24,6 +27,7 @@ export function adminRouter(deps: AdminDeps): Router {
   router.use(express.json({ limit: '1mb' }));
   router.use('/content', contentRouter(deps.content));
   router.use(assignmentsRouter(deps.assignments, deps.enrollments));
+  router.use('/sync-log', syncLogRouter(deps.syncLog));
   router.use((req, _res, next) => next(AdminErrors.routeNotFound(req.method, req.path)));
   router.use(adminErrorHandler(deps.log));
   return router;

@@ -4,7 +4,8 @@ import { constraintOf } from '../db/errors';
 import { now, toBool } from '../db/tables';
 import { StoreError, StoreErrors } from '../membership/errors';
 import type { Cause } from '../membership/types';
-import { openGrants, recertifyDue, recomputeTerms, reconcile, unassign, type EndDelta, type GrantDelta, type ReconcileCounts } from './rules';
+import type { ChangeSink } from '../synclog/changes';
+import { openGrants, recertifyDue, recomputeTerms, reconcile, unassign, type EndDelta, type GrantDelta, type ReconcileCounts, type RuleEnv } from './rules';
 
 export type LeavePolicy = 'suspend' | 'keep' | 'suspendIfNotStarted';
 
@@ -68,7 +69,14 @@ const fromRow = (r: AssignmentRow): Assignment => ({
 });
 
 export class AssignmentStore {
-  constructor(private readonly db: Db) {}
+  private readonly env: RuleEnv;
+
+  constructor(
+    private readonly db: Db,
+    private readonly changes: ChangeSink,
+  ) {
+    this.env = { dialect: db.dialect, changes };
+  }
 
   /**
    * Rule 3, assigning reaches current and future members: the assignment, then one set-based fan-out
@@ -110,13 +118,14 @@ export class AssignmentStore {
         throw err;
       }
       // futureOnly: no current membership began after the assignment, so the fan-out finds nobody
-      const delta = await openGrants(tx, this.db.dialect, tenantId, { groupId, userIds: 'allMembers', assignmentIds: [row.id] }, cause);
+      await this.changes.record(tx, tenantId, cause, 'assignment.created', [row.id], groupId);
+      const delta = await openGrants(tx, this.env, tenantId, { groupId, userIds: 'allMembers', assignmentIds: [row.id] }, cause);
       return { assignment: fromRow(row), delta };
     });
   }
 
   /** Changes an assignment's options (not its group or content). */
-  async update(tenantId: string, id: string, change: AssignmentUpdate): Promise<Assignment | undefined> {
+  async update(tenantId: string, id: string, change: AssignmentUpdate, cause: Cause): Promise<Assignment | undefined> {
     const patch: Partial<AssignmentRow> = {};
     if (change.mandatory !== undefined) patch.mandatory = change.mandatory;
     if (change.dueDate !== undefined) {
@@ -132,19 +141,22 @@ export class AssignmentStore {
     return this.db.knex.transaction(async (tx) => {
       const n = await tx('assignments').where({ tenant_id: tenantId, id }).update(patch);
       if (!n) return undefined;
+      const row = (await tx('assignments').where({ tenant_id: tenantId, id }).first()) as AssignmentRow;
+      await this.changes.record(tx, tenantId, cause, 'assignment.updated', [id], row.group_id);
       // Rule 7: the terms of every enrollment this assignment currently grants follow the change.
       const granted = (await tx('grants').where({ tenant_id: tenantId, assignment_id: id }).whereNull('ended_at').pluck('enrollment_id')) as string[];
-      await recomputeTerms(tx, this.db.dialect, granted);
-      return fromRow((await tx('assignments').where({ tenant_id: tenantId, id }).first()) as AssignmentRow);
+      await recomputeTerms(tx, this.env, granted);
+      return fromRow(row);
     });
   }
 
   /** Rule 4: the assignment goes; its grants end; course enrollments stay, access-only content ends. */
   async remove(tenantId: string, id: string, cause: Cause): Promise<EndDelta | undefined> {
     return this.db.knex.transaction(async (tx) => {
-      const found = (await tx('assignments').where({ tenant_id: tenantId, id }).first('id')) as { id: string } | undefined;
+      const found = (await tx('assignments').where({ tenant_id: tenantId, id }).first('id', 'group_id')) as { id: string; group_id: string } | undefined;
       if (!found) return undefined;
-      const delta = await unassign(tx, this.db.dialect, tenantId, id, cause);
+      await this.changes.record(tx, tenantId, cause, 'assignment.removed', [id], found.group_id);
+      const delta = await unassign(tx, this.env, tenantId, id, cause);
       await tx('assignments').where({ tenant_id: tenantId, id }).delete();
       return delta;
     });
@@ -152,12 +164,17 @@ export class AssignmentStore {
 
   /** Rule 11's repair for one tenant; a dry run reports the counts and changes nothing. */
   reconcile(tenantId: string, cause: Cause, opts: { dryRun?: boolean } = {}): Promise<ReconcileCounts> {
-    return transactionOrDryRun(this.db.knex, opts.dryRun === true, (tx) => reconcile(tx, this.db.dialect, tenantId, cause));
+    return transactionOrDryRun(this.db.knex, opts.dryRun === true, (tx) => reconcile(tx, this.env, tenantId, cause));
   }
 
   /** Rule 9 for one tenant at a given time (the server runs it hourly; reconcile runs it too). */
+  /** How many enrollments recertify() would reopen now (a rolled-back run: exact, changes nothing). */
+  recertificationDue(tenantId: string, at = new Date().toISOString()): Promise<number> {
+    return transactionOrDryRun(this.db.knex, true, (tx) => recertifyDue(tx, this.env, tenantId, at, { requestId: '', source: 'rule' }));
+  }
+
   recertify(tenantId: string, cause: Cause, at = new Date().toISOString()): Promise<number> {
-    return this.db.knex.transaction((tx) => recertifyDue(tx, this.db.dialect, tenantId, at, cause));
+    return this.db.knex.transaction((tx) => recertifyDue(tx, this.env, tenantId, at, cause));
   }
 
   async listForGroup(tenantId: string, groupId: string): Promise<Assignment[] | undefined> {

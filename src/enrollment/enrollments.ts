@@ -1,7 +1,8 @@
 import type { Db } from '../db/knex';
 import { now, toBool } from '../db/tables';
 import type { Cause } from '../membership/types';
-import { writeEvents } from '../outbox/outbox';
+import type { ChangeSink } from '../synclog/changes';
+import { changed, type RuleEnv } from './rules';
 import type { Page } from './content';
 
 export type EnrollmentState = 'active' | 'suspended' | 'completed';
@@ -83,7 +84,14 @@ function addMonths(iso: string, months: number): string {
 
 /** Enrollments with the grants behind them (rule 10: every enrollment can say why). Queries only. */
 export class EnrollmentStore {
-  constructor(private readonly db: Db) {}
+  private readonly env: RuleEnv;
+
+  constructor(
+    private readonly db: Db,
+    changes: ChangeSink,
+  ) {
+    this.env = { dialect: db.dialect, changes };
+  }
 
   /**
    * How the learning platform reports progress. Completing sets progress to 100 and the completion
@@ -107,7 +115,7 @@ export class EnrollmentStore {
         await tx('enrollments')
           .where({ tenant_id: tenantId, id })
           .update({ state: 'completed', paused: false, progress: 100, completed_at: at, expires_at: expiresAt, updated_at: at });
-        await writeEvents(tx, tenantId, 'enrollment.completed', [id], 'enrollmentIds', cause);
+        await changed(tx, this.env, tenantId, 'enrollment.completed', [id], cause);
       } else {
         await tx('enrollments').where({ tenant_id: tenantId, id }).update({ progress: report.progress, updated_at: at });
       }

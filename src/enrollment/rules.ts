@@ -4,6 +4,7 @@ import { chunks, now } from '../db/tables';
 import type { Hooks } from '../membership/hooks';
 import type { Cause } from '../membership/types';
 import { writeEvents } from '../outbox/outbox';
+import type { ChangeSink } from '../synclog/changes';
 import { placeholders, raw } from './sql';
 
 /** Rule 8: a late joiner whose absolute due date has already passed gets this many days from joining. */
@@ -22,12 +23,12 @@ function plus(dialect: Dialect, isoColumn: string, nSql: string, unit: 'day' | '
  * and an absolute one already past at joining gives LATE_JOINER_MIN_DAYS. One statement per 500
  * enrollments; a completed enrollment's dates never move.
  */
-export async function recomputeTerms(tx: Knex.Transaction, dialect: Dialect, enrollmentIds: readonly string[]): Promise<void> {
+export async function recomputeTerms(tx: Knex.Transaction, env: RuleEnv, enrollmentIds: readonly string[]): Promise<void> {
   const at = now();
   const open = `from grants g join assignments a on a.id = g.assignment_id where g.enrollment_id = enrollments.id and g.ended_at is null`;
   const due = `case
-      when a.due_in_days is not null then ${plus(dialect, 'g.started_at', 'a.due_in_days')}
-      when a.due_date is not null and a.due_date < g.started_at then ${plus(dialect, 'g.started_at', String(LATE_JOINER_MIN_DAYS))}
+      when a.due_in_days is not null then ${plus(env.dialect, 'g.started_at', 'a.due_in_days')}
+      when a.due_date is not null and a.due_date < g.started_at then ${plus(env.dialect, 'g.started_at', String(LATE_JOINER_MIN_DAYS))}
       else a.due_date end`;
   for (const ids of chunks([...new Set(enrollmentIds)], 500)) {
     await tx.raw(
@@ -39,6 +40,20 @@ export async function recomputeTerms(tx: Knex.Transaction, dialect: Dialect, enr
       [at, ...ids],
     );
   }
+}
+
+/** What the rules need besides the transaction: the SQL dialect, and where changes are recorded. */
+export interface RuleEnv {
+  dialect: Dialect;
+  changes: ChangeSink;
+}
+
+type EnrollmentChange = 'enrollment.created' | 'enrollment.reactivated' | 'enrollment.suspended' | 'enrollment.completed' | 'enrollment.reopened';
+
+/** A real change to enrollments: an outbox event (rule 12) and a sync-log record, in the same transaction. */
+export async function changed(tx: Knex.Transaction, env: RuleEnv, tenantId: string, kind: EnrollmentChange, ids: readonly string[], cause: Cause): Promise<void> {
+  await writeEvents(tx, tenantId, kind, ids, 'enrollmentIds', cause);
+  await env.changes.record(tx, tenantId, cause, kind, ids);
 }
 
 /** What a fan-out did: counts for the caller (and, later, the sync log). */
@@ -67,7 +82,7 @@ export type MemberScope = { groupId: string; userIds: readonly string[] | 'allMe
  * chunk of members, whatever the number of assignments. Doing it twice changes nothing. A futureOnly
  * assignment covers only memberships that began after it.
  */
-export async function openGrants(tx: Knex.Transaction, dialect: Dialect, tenantId: string, scope: MemberScope, cause: Cause): Promise<GrantDelta> {
+export async function openGrants(tx: Knex.Transaction, env: RuleEnv, tenantId: string, scope: MemberScope, cause: Cause): Promise<GrantDelta> {
   const delta: GrantDelta = { enrollmentsCreated: 0, enrollmentsReactivated: 0, grantsOpened: 0 };
   const at = now();
   const base = `m.tenant_id = ? and (not a.future_only or m.created_at >= a.created_at)`;
@@ -98,7 +113,7 @@ export async function openGrants(tx: Knex.Transaction, dialect: Dialect, tenantI
       [tenantId, at, at, ...bindings],
     );
     delta.enrollmentsCreated += created.length;
-    await writeEvents(tx, tenantId, 'enrollment.created', created.map((r) => r.id), 'enrollmentIds', cause);
+    await changed(tx, env, tenantId, 'enrollment.created', created.map((r) => r.id), cause);
     const opened = await raw<{ enrollment_id: string }>(
       tx,
       `insert into grants (id, tenant_id, enrollment_id, assignment_id, group_id, started_at, start_cause)
@@ -127,9 +142,9 @@ export async function openGrants(tx: Knex.Transaction, dialect: Dialect, tenantI
       );
       const active = reactivated.filter((r) => r.state === 'active').map((r) => r.id);
       delta.enrollmentsReactivated += active.length;
-      await writeEvents(tx, tenantId, 'enrollment.reactivated', active, 'enrollmentIds', cause);
+      await changed(tx, env, tenantId, 'enrollment.reactivated', active, cause);
     }
-    await recomputeTerms(tx, dialect, enrollmentIds);
+    await recomputeTerms(tx, env, enrollmentIds);
   }
   return delta;
 }
@@ -182,7 +197,7 @@ const endAccessOnly = (tx: Knex.Transaction, enrollmentIds: readonly string[], a
  */
 export async function endGrants(
   tx: Knex.Transaction,
-  dialect: Dialect,
+  env: RuleEnv,
   tenantId: string,
   groupId: string,
   userIds: readonly string[],
@@ -204,8 +219,8 @@ export async function endGrants(
     const enrollmentIds = ended.map((r) => r.enrollment_id);
     const suspended = await applyLeavePolicy(tx, enrollmentIds, at, endCause);
     delta.enrollmentsSuspended += suspended.length;
-    await writeEvents(tx, tenantId, 'enrollment.suspended', suspended, 'enrollmentIds', cause);
-    await recomputeTerms(tx, dialect, enrollmentIds);
+    await changed(tx, env, tenantId, 'enrollment.suspended', suspended, cause);
+    await recomputeTerms(tx, env, enrollmentIds);
   }
   return delta;
 }
@@ -215,7 +230,7 @@ export async function endGrants(
  * course-like enrollments stay as they are, while access-only content (bots, personas) is available
  * exactly while an open grant exists, so it is suspended at once.
  */
-export async function unassign(tx: Knex.Transaction, dialect: Dialect, tenantId: string, assignmentId: string, cause: Cause): Promise<EndDelta> {
+export async function unassign(tx: Knex.Transaction, env: RuleEnv, tenantId: string, assignmentId: string, cause: Cause): Promise<EndDelta> {
   const at = now();
   const ended = await raw<{ enrollment_id: string }>(
     tx,
@@ -224,8 +239,8 @@ export async function unassign(tx: Knex.Transaction, dialect: Dialect, tenantId:
   );
   const enrollmentIds = ended.map((r) => r.enrollment_id);
   const suspended = await endAccessOnly(tx, enrollmentIds, at);
-  await writeEvents(tx, tenantId, 'enrollment.suspended', suspended, 'enrollmentIds', cause);
-  await recomputeTerms(tx, dialect, enrollmentIds);
+  await changed(tx, env, tenantId, 'enrollment.suspended', suspended, cause);
+  await recomputeTerms(tx, env, enrollmentIds);
   return { grantsEnded: ended.length, enrollmentsSuspended: suspended.length };
 }
 
@@ -234,9 +249,9 @@ export async function unassign(tx: Knex.Transaction, dialect: Dialect, tenantId:
  * grant's assignment) is reached, with progress reset and the earlier completion kept in its history.
  * `at` is injected, so tests need not wait months.
  */
-export async function recertifyDue(tx: Knex.Transaction, dialect: Dialect, tenantId: string, at: string, cause: Cause): Promise<number> {
+export async function recertifyDue(tx: Knex.Transaction, env: RuleEnv, tenantId: string, at: string, cause: Cause): Promise<number> {
   const appendCompletion =
-    dialect === 'sqlite'
+    env.dialect === 'sqlite'
       ? `json_insert(history, '$[#]', json_object('completedAt', completed_at))`
       : `history || jsonb_build_array(jsonb_build_object('completedAt', completed_at))`;
   const reopened = await raw<{ id: string }>(
@@ -249,13 +264,13 @@ export async function recertifyDue(tx: Knex.Transaction, dialect: Dialect, tenan
      where tenant_id = ? and state = 'completed' and exists (
        select 1 from grants g join assignments a on a.id = g.assignment_id
        where g.enrollment_id = enrollments.id and g.ended_at is null and a.recertify_months is not null
-         and ${plus(dialect, 'enrollments.completed_at', 'a.recertify_months', 'month')} <= ?)
+         and ${plus(env.dialect, 'enrollments.completed_at', 'a.recertify_months', 'month')} <= ?)
      returning id`,
     [at, tenantId, at],
   );
   const ids = reopened.map((r) => r.id);
-  await writeEvents(tx, tenantId, 'enrollment.reopened', ids, 'enrollmentIds', cause);
-  await recomputeTerms(tx, dialect, ids);
+  await changed(tx, env, tenantId, 'enrollment.reopened', ids, cause);
+  await recomputeTerms(tx, env, ids);
   return ids.length;
 }
 
@@ -271,8 +286,8 @@ export interface ReconcileCounts extends GrantDelta {
  * membership is gone end by the leave policy (rule 2), grants whose assignment is gone end as an
  * unassignment (rule 4), and the terms of everything touched are recomputed (rule 7).
  */
-export async function reconcile(tx: Knex.Transaction, dialect: Dialect, tenantId: string, cause: Cause): Promise<ReconcileCounts> {
-  const opened = await openGrants(tx, dialect, tenantId, { tenantWide: true }, cause);
+export async function reconcile(tx: Knex.Transaction, env: RuleEnv, tenantId: string, cause: Cause): Promise<ReconcileCounts> {
+  const opened = await openGrants(tx, env, tenantId, { tenantWide: true }, cause);
   const at = now();
   const endCause = causeOf(cause);
   const orphaned = await raw<{ enrollment_id: string }>(
@@ -297,14 +312,14 @@ export async function reconcile(tx: Knex.Transaction, dialect: Dialect, tenantId
     ...(await endAccessOnly(tx, orphaned.map((r) => r.enrollment_id), at)),
     ...(await applyLeavePolicy(tx, left.map((r) => r.enrollment_id), at, endCause)),
   ];
-  await writeEvents(tx, tenantId, 'enrollment.suspended', suspended, 'enrollmentIds', cause);
-  await recomputeTerms(tx, dialect, [...orphaned, ...left].map((r) => r.enrollment_id));
-  const reopened = await recertifyDue(tx, dialect, tenantId, at, cause);
+  await changed(tx, env, tenantId, 'enrollment.suspended', suspended, cause);
+  await recomputeTerms(tx, env, [...orphaned, ...left].map((r) => r.enrollment_id));
+  const reopened = await recertifyDue(tx, env, tenantId, at, cause);
   return { ...opened, grantsEnded: orphaned.length + left.length, enrollmentsSuspended: suspended.length, enrollmentsReopened: reopened };
 }
 
 /** Rule 6: deactivating a user pauses every active enrollment; reactivating resumes exactly those. */
-export async function pauseUser(tx: Knex.Transaction, tenantId: string, userId: string, active: boolean, cause: Cause): Promise<number> {
+export async function pauseUser(tx: Knex.Transaction, env: RuleEnv, tenantId: string, userId: string, active: boolean, cause: Cause): Promise<number> {
   const at = now();
   const rows = active
     ? await raw<{ id: string }>(
@@ -317,25 +332,25 @@ export async function pauseUser(tx: Knex.Transaction, tenantId: string, userId: 
         `update enrollments set state = 'suspended', paused = true, updated_at = ? where tenant_id = ? and user_id = ? and state = 'active' returning id`,
         [at, tenantId, userId],
       );
-  await writeEvents(tx, tenantId, active ? 'enrollment.reactivated' : 'enrollment.suspended', rows.map((r) => r.id), 'enrollmentIds', cause);
+  await changed(tx, env, tenantId, active ? 'enrollment.reactivated' : 'enrollment.suspended', rows.map((r) => r.id), cause);
   return rows.length;
 }
 
 /** The enrollment rules as hooks on the membership store: they run in the transaction of the change. */
-export function registerEnrollmentRules(hooks: Hooks, dialect: Dialect): void {
+export function registerEnrollmentRules(hooks: Hooks, env: RuleEnv): void {
   hooks.register(async (tx, event) => {
     switch (event.type) {
       case 'membership.added':
         await writeEvents(tx, event.tenantId, 'membership.added', event.userIds, 'userIds', event.cause, { groupId: event.groupId });
-        await openGrants(tx, dialect, event.tenantId, { groupId: event.groupId, userIds: event.userIds }, event.cause);
+        await openGrants(tx, env, event.tenantId, { groupId: event.groupId, userIds: event.userIds }, event.cause);
         return;
       case 'membership.removed':
         await writeEvents(tx, event.tenantId, 'membership.removed', event.userIds, 'userIds', event.cause, { groupId: event.groupId });
-        await endGrants(tx, dialect, event.tenantId, event.groupId, event.userIds, event.cause);
+        await endGrants(tx, env, event.tenantId, event.groupId, event.userIds, event.cause);
         return;
       case 'user.deactivated':
       case 'user.reactivated':
-        await pauseUser(tx, event.tenantId, event.userId, event.type === 'user.reactivated', event.cause);
+        await pauseUser(tx, env, event.tenantId, event.userId, event.type === 'user.reactivated', event.cause);
         return;
       default:
         return;

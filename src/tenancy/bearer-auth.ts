@@ -5,6 +5,8 @@ declare module 'express-serve-static-core' {
   interface Request {
     principal?: Principal;
     requestId?: string;
+    /** A token Roster knows but refused (revoked, other scope): the sync log files the 401 under its tenant. */
+    refusedToken?: { tenantId: string; tokenName: string; reason: string };
   }
 }
 
@@ -21,7 +23,9 @@ export function principalOf(req: Request): Principal {
 export function bearerAuth(tenancy: Tenancy, scope: Scope, reject: (res: Response) => void): RequestHandler {
   return async (req, res, next) => {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '');
-    const principal = m?.[1] ? await tenancy.authenticate(m[1], scope) : undefined;
+    const result = m?.[1] ? await tenancy.check(m[1], scope) : undefined;
+    const principal = result && 'principal' in result ? result.principal : undefined;
+    if (result && 'refused' in result) req.refusedToken = result.refused;
     if (!principal) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="roster"');
       return reject(res);

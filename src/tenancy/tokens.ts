@@ -92,6 +92,15 @@ export class Tenancy {
 
   /** The principal behind a bearer token, if the token is known, live and of the scope asked for. */
   async authenticate(token: string, scope: Scope): Promise<Principal | undefined> {
+    const result = await this.check(token, scope);
+    return result && 'principal' in result ? result.principal : undefined;
+  }
+
+  /**
+   * Like authenticate, and for a token Roster knows but refuses (revoked, other scope) says whose it
+   * is and why, for the sync log: the caller still gets a plain 401.
+   */
+  async check(token: string, scope: Scope): Promise<{ principal: Principal } | { refused: { tenantId: string; tokenName: string; reason: string } } | undefined> {
     if (!token || token.length > 200) return undefined;
     const hash = hashOf(token);
     const row = (await this.db.knex('tokens as t')
@@ -101,9 +110,12 @@ export class Tenancy {
       .first()) as (TokenRow & { tenant_name: string }) | undefined;
     // The lookup is by hash; compare again in constant time so no timing tells how much matched.
     if (!row || !crypto.timingSafeEqual(Buffer.from(row.hash, 'hex'), Buffer.from(hash, 'hex'))) return undefined;
-    if (row.revoked_at || row.scope !== scope) return undefined;
+    if (row.revoked_at) return { refused: { tenantId: row.tenant_id, tokenName: row.name, reason: `token "${row.name}" was revoked at ${row.revoked_at}` } };
+    if (row.scope !== scope) {
+      return { refused: { tenantId: row.tenant_id, tokenName: row.name, reason: `token "${row.name}" has scope ${row.scope}, not ${scope}` } };
+    }
     this.noteUse(row.id);
-    return { tenantId: row.tenant_id, tenantName: row.tenant_name, tokenId: row.id, tokenName: row.name, scope };
+    return { principal: { tenantId: row.tenant_id, tenantName: row.tenant_name, tokenId: row.id, tokenName: row.name, scope } };
   }
 
   /** last_used_at is informative: write it at most once a minute per token, off the request path. */

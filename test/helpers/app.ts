@@ -3,6 +3,8 @@ import pino from 'pino';
 import request from 'supertest';
 import { createApp } from '../../src/app';
 import { MembershipStore } from '../../src/membership/store';
+import { Metrics } from '../../src/metrics';
+import { DEFAULT_SYNC_LOG_CONFIG, SyncLog, type SyncLogConfig } from '../../src/synclog/sync-log';
 import { Tenancy, type Scope } from '../../src/tenancy/tokens';
 import { createTestDb } from './db';
 
@@ -13,6 +15,8 @@ export interface TestApp {
   db: TestDb;
   store: MembershipStore;
   tenancy: Tenancy;
+  syncLog: SyncLog;
+  metrics: Metrics;
   /** A token of a tenant (created on first use), SCIM scope unless asked otherwise. */
   token(tenant?: string, scope?: Scope): Promise<string>;
   tenantId(tenant?: string): Promise<string>;
@@ -34,13 +38,24 @@ export interface ScimClient {
 
 /** The real app on a real database (SQLite file, or PostgreSQL when DATABASE_URL is set). */
 export async function createTestApp(
-  config: Partial<{ maxBodyBytes: number; maxPageSize: number; defaultPageSize: number; rateLimitPerSecond: number; rateLimitBurst: number }> = {},
+  config: Partial<{
+    maxBodyBytes: number;
+    maxPageSize: number;
+    defaultPageSize: number;
+    rateLimitPerSecond: number;
+    rateLimitBurst: number;
+    metricsToken: string;
+    syncLog: Partial<SyncLogConfig>;
+  }> = {},
   dbOptions: Parameters<typeof createTestDb>[0] = {},
 ): Promise<TestApp> {
   const db = await createTestDb(dbOptions);
   const store = new MembershipStore(db);
   const tenancy = new Tenancy(db);
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const metrics = new Metrics(db);
+  const { syncLog: syncLogConfig, metricsToken, ...httpConfig } = config;
+  const syncLog = new SyncLog(db, log, { ...DEFAULT_SYNC_LOG_CONFIG, ...syncLogConfig }, metrics);
   const app = createApp({
     config: {
       maxBodyBytes: 16 * 1024 * 1024,
@@ -49,11 +64,14 @@ export async function createTestApp(
       trustProxy: false,
       rateLimitPerSecond: 0,
       rateLimitBurst: 1,
-      ...config,
+      metricsToken: metricsToken ?? null,
+      ...httpConfig,
     },
     db,
     store,
     tenancy,
+    syncLog,
+    metrics,
     log,
   });
   const tokens = new Map<string, string>();
@@ -84,11 +102,16 @@ export async function createTestApp(
     db,
     store,
     tenancy,
+    syncLog,
+    metrics,
     token,
     tenantId: async (tenant = 'acme') => (await tenancy.ensureTenant(tenant)).id,
     scim,
     admin,
-    close: () => db.drop(),
+    close: async () => {
+      await syncLog.close();
+      await db.drop();
+    },
   };
 }
 

@@ -341,7 +341,7 @@ describe('enrollment rules', () => {
     const done = await admin.post(`/enrollments/${e!.id}/progress`, { completed: true });
     const completedAt = done.body.completedAt as string;
     expect(done.body.expiresAt).toBe(new Date(new Date(completedAt).setUTCMonth(new Date(completedAt).getUTCMonth() + 12)).toISOString());
-    const store = new AssignmentStore(t.db);
+    const store = new AssignmentStore(t.db, t.syncLog.changes);
     const tenantId = await t.tenantId();
     const cause = { requestId: 'test-clock', source: 'test' as const };
     const monthsLater = (n: number) => {

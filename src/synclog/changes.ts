@@ -1,0 +1,122 @@
+import type { Knex } from 'knex';
+import { chunks, now } from '../db/tables';
+import type { Hooks } from '../membership/hooks';
+import type { Cause } from '../membership/types';
+
+export const CHANGE_KINDS = [
+  'user.created',
+  'user.updated',
+  'user.deactivated',
+  'user.reactivated',
+  'user.deleted',
+  'group.created',
+  'group.updated',
+  'group.deleted',
+  'membership.added',
+  'membership.removed',
+  'assignment.created',
+  'assignment.updated',
+  'assignment.removed',
+  'enrollment.created',
+  'enrollment.reactivated',
+  'enrollment.suspended',
+  'enrollment.completed',
+  'enrollment.reopened',
+] as const;
+export type ChangeKind = (typeof CHANGE_KINDS)[number];
+
+/** Kinds whose ids are users: those are indexed for "every entry that touched this user". */
+const USER_KINDS: ReadonlySet<ChangeKind> = new Set([
+  'user.created',
+  'user.updated',
+  'user.deactivated',
+  'user.reactivated',
+  'user.deleted',
+  'membership.added',
+  'membership.removed',
+]);
+
+/** Where the rules and stores report what they changed, inside the transaction that changed it. */
+export interface ChangeSink {
+  record(tx: Knex.Transaction, tenantId: string, cause: Cause, kind: ChangeKind, ids: readonly string[], groupId?: string): Promise<void>;
+}
+
+export interface ChangeRecorderOptions {
+  /** Off: nothing is written (the bench measures Roster with and without the log). */
+  enabled: boolean;
+  /** How many ids of one change are kept (the count is always exact). */
+  maxIds: number;
+  /** Called once the transaction has committed, per kind (metrics count only what really happened). */
+  onCommitted?: (kind: ChangeKind, count: number) => void;
+}
+
+/**
+ * Records changes in the sync log: one `sync_changes` row per change (kind, count, the first ids),
+ * written in the caller's transaction, so the record commits or rolls back with the change itself.
+ * Changes without a request id (a test calling the store directly) are counted, not written.
+ */
+export class ChangeRecorder implements ChangeSink {
+  private readonly pending = new WeakMap<Knex.Transaction, Map<ChangeKind, number>>();
+
+  constructor(private readonly options: ChangeRecorderOptions) {}
+
+  async record(tx: Knex.Transaction, tenantId: string, cause: Cause, kind: ChangeKind, ids: readonly string[], groupId?: string): Promise<void> {
+    if (!ids.length) return;
+    this.countOnCommit(tx, kind, ids.length);
+    if (!this.options.enabled || !cause.requestId) return;
+    const at = now();
+    const listed = ids.slice(0, this.options.maxIds);
+    await tx('sync_changes').insert({
+      tenant_id: tenantId,
+      request_id: cause.requestId,
+      kind,
+      group_id: groupId ?? null,
+      count: ids.length,
+      ids: JSON.stringify(listed),
+      at,
+    });
+    if (!USER_KINDS.has(kind)) return;
+    for (const part of chunks([...new Set(listed)], 400)) {
+      await tx('sync_change_users').insert(part.map((userId) => ({ tenant_id: tenantId, user_id: userId, request_id: cause.requestId, at })));
+    }
+  }
+
+  private countOnCommit(tx: Knex.Transaction, kind: ChangeKind, n: number): void {
+    const onCommitted = this.options.onCommitted;
+    if (!onCommitted) return;
+    let counts = this.pending.get(tx);
+    if (!counts) {
+      const fresh = new Map<ChangeKind, number>();
+      this.pending.set(tx, fresh);
+      counts = fresh;
+      tx.executionPromise.then(
+        () => fresh.forEach((count, k) => onCommitted(k, count)),
+        () => undefined, // rolled back: nothing happened
+      );
+    }
+    counts.set(kind, (counts.get(kind) ?? 0) + n);
+  }
+}
+
+/** The membership store's deltas, recorded as they happen (a hook: same transaction). */
+export function registerChangeLog(hooks: Hooks, changes: ChangeSink): void {
+  hooks.register(async (tx, event) => {
+    switch (event.type) {
+      case 'user.created':
+      case 'user.updated':
+        return changes.record(tx, event.tenantId, event.cause, event.type, [event.user.id]);
+      case 'user.deactivated':
+      case 'user.reactivated':
+      case 'user.deleted':
+        return changes.record(tx, event.tenantId, event.cause, event.type, [event.userId]);
+      case 'group.created':
+      case 'group.updated':
+        return changes.record(tx, event.tenantId, event.cause, event.type, [event.group.id], event.group.id);
+      case 'group.deleted':
+        return changes.record(tx, event.tenantId, event.cause, event.type, [event.groupId], event.groupId);
+      case 'membership.added':
+      case 'membership.removed':
+        return changes.record(tx, event.tenantId, event.cause, event.type, event.userIds, event.groupId);
+    }
+  });
+}

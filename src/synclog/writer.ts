@@ -1,0 +1,100 @@
+import type { Logger } from 'pino';
+import type { Db } from '../db/knex';
+import { chunks } from '../db/tables';
+import { toRow, type SyncLogEntry } from './entries';
+
+export interface SyncLogWriterOptions {
+  enabled: boolean;
+  /** Entries wait at most this long before they are written (a batch is written sooner when full). */
+  flushMs: number;
+  batchSize: number;
+  /** If the database refuses entries for long, the oldest beyond this many are dropped (and counted). */
+  maxBuffered: number;
+  onWritten?: (seconds: number, entries: number) => void;
+  onDropped?: (entries: number) => void;
+}
+
+export const DEFAULT_WRITER_OPTIONS: SyncLogWriterOptions = { enabled: true, flushMs: 200, batchSize: 250, maxBuffered: 20_000 };
+
+/**
+ * Writes request entries after their responses, in batches: a push never waits for its log entry,
+ * and under load many entries share one insert instead of each taking SQLite's write lock. The
+ * changes a request made are not here: they were recorded in its own transaction (changes.ts).
+ */
+export class SyncLogWriter {
+  private buffer: SyncLogEntry[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly db: Db,
+    private readonly log: Logger,
+    private readonly options: SyncLogWriterOptions = DEFAULT_WRITER_OPTIONS,
+  ) {}
+
+  get enabled(): boolean {
+    return this.options.enabled;
+  }
+
+  add(entry: SyncLogEntry): void {
+    if (!this.options.enabled) return;
+    this.buffer.push(entry);
+    if (this.buffer.length >= this.options.batchSize) void this.flush();
+    else if (!this.timer) {
+      this.timer = setTimeout(() => void this.flush(), this.options.flushMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Writes what is buffered; resolves when everything added before the call is written (or dropped). */
+  flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.buffer;
+    this.buffer = [];
+    this.writing = this.writing.then(() => this.write(batch));
+    return this.writing;
+  }
+
+  private async write(batch: SyncLogEntry[]): Promise<void> {
+    if (!batch.length) return;
+    const started = process.hrtime.bigint();
+    try {
+      // 50 rows × 17 columns stays well inside both engines' limits on bound parameters.
+      for (const part of chunks(batch.map(toRow), 50)) await this.db.knex('sync_log').insert(part).onConflict('id').ignore();
+      this.options.onWritten?.(Number(process.hrtime.bigint() - started) / 1e9, batch.length);
+    } catch (err) {
+      // Keep them for the next flush rather than lose them; past the bound, the oldest go.
+      this.buffer = [...batch, ...this.buffer];
+      const excess = this.buffer.length - this.options.maxBuffered;
+      if (excess > 0) {
+        this.buffer.splice(0, excess);
+        this.options.onDropped?.(excess);
+      }
+      this.log.warn({ err, buffered: this.buffer.length }, 'sync log entries could not be written; will retry');
+      if (!this.timer) {
+        this.timer = setTimeout(() => void this.flush(), Math.max(this.options.flushMs, 1000));
+        this.timer.unref();
+      }
+    }
+  }
+
+  /** Deletes entries and changes older than the cutoff, a bounded batch at a time (no long write lock). */
+  async prune(olderThan: string, batch = 5000): Promise<number> {
+    let total = 0;
+    for (const table of ['sync_log', 'sync_changes', 'sync_change_users'] as const) {
+      for (;;) {
+        const n = await this.pruneBatch(table, olderThan, batch);
+        total += n;
+        if (n < batch) break;
+      }
+    }
+    return total;
+  }
+
+  private async pruneBatch(table: 'sync_log' | 'sync_changes' | 'sync_change_users', olderThan: string, batch: number): Promise<number> {
+    const key = table === 'sync_change_users' ? (this.db.dialect === 'sqlite' ? 'rowid' : 'ctid') : 'seq';
+    const old = this.db.knex(table).select(key).where('at', '<', olderThan).limit(batch);
+    return this.db.knex(table).whereIn(key, old).delete();
+  }
+}
