@@ -88,17 +88,18 @@ export class Metrics {
   }
 }
 
-const ROUTE_WORDS = new Map(
-  [
-    'scim', 'v2', 'Users', 'Groups', '.search', 'Schemas', 'ResourceTypes', 'ServiceProviderConfig', 'Bulk', 'Me',
-    'admin', 'v1', 'content', 'groups', 'users', 'assignments', 'enrollments', 'progress', 'reconcile', 'stats', 'sync-log',
-    'ops', 'log', 'login', 'logout', 'healthz', 'readyz', 'metrics',
-  ].map((w) => [w.toLowerCase(), w]),
-);
+const words = (list: string[]) => new Map(list.map((w) => [w.toLowerCase(), w]));
+/** SCIM paths are case-insensitive: `/users/x` and `/Users/x` are one route, named in SCIM's case. */
+const SCIM_WORDS = words(['Users', 'Groups', '.search', 'Schemas', 'ResourceTypes', 'ServiceProviderConfig', 'Bulk', 'Me']);
+const OTHER_WORDS = words([
+  'admin', 'v1', 'content', 'groups', 'users', 'assignments', 'enrollments', 'progress', 'reconcile', 'stats', 'sync-log',
+  'ops', 'log', 'login', 'logout', 'healthz', 'readyz', 'metrics', 'scim', 'v2',
+]);
 
-/** A route template for a path: known words kept (SCIM's in their canonical case), anything else `:id`. */
+/** A route template for a path: known words kept, anything else (ids, typos) `:id`; bounded label values. */
 export function routeTemplate(path: string): string {
   const segments = path.split('?', 1)[0]!.split('/').filter(Boolean);
   if (segments.length > 8) return 'unmatched';
-  return `/${segments.map((s) => ROUTE_WORDS.get(s.toLowerCase()) ?? ':id').join('/')}`;
+  const scim = segments[0]?.toLowerCase() === 'scim';
+  return `/${segments.map((s, i) => (scim && i >= 2 ? SCIM_WORDS.get(s.toLowerCase()) : OTHER_WORDS.get(s.toLowerCase())) ?? ':id').join('/')}`;
 }

@@ -77,8 +77,9 @@ export async function migrateLatest(db: Db): Promise<string[]> {
 }
 
 export async function pendingMigrations(db: Db): Promise<string[]> {
-  const [, pending] = (await db.knex.migrate.list({ migrationSource })) as [unknown[], { file: string }[]];
-  return pending.map((m) => m.file);
+  // With a custom migration source, knex lists pending migrations as that source names them.
+  const [, pending] = (await db.knex.migrate.list({ migrationSource })) as [unknown[], (string | { file: string })[]];
+  return pending.map((m) => (typeof m === 'string' ? m : m.file));
 }
 
 /**
