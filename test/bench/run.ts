@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --quick]
+ * npm run bench [-- --quick] [-- --only sync-log]
  *
  * Starts Roster as a separate process on a fresh SQLite file (and on PostgreSQL too when DATABASE_URL
  * names one), loads users and groups through the SCIM API, and drives it over HTTP with autocannon from
@@ -15,11 +15,16 @@ import { openDb } from '../../src/db/knex';
 import { freePort, roster, startServer, tempSqliteUrl, type RunningServer } from '../support/server';
 
 const quick = process.argv.includes('--quick');
+/** `--only sync-log`: just the log on/off comparison (the floor is measured anyway). */
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 /** The server's peak RSS so far, sampled every 200 ms while an engine runs. */
 let peakRss = 0;
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 const BIG = quick ? 20_000 : 100_000;
 const SMALL = 100;
+const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+const PATCH_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const DURATION = quick ? 3 : 8;
 
 interface Row {
@@ -261,18 +266,98 @@ async function enrollmentScenarios(
   }
 }
 
+/**
+ * The sync log's cost: the same SCIM writes and reads against two fresh servers on SQLite, one with
+ * SYNC_LOG=on (the default) and one with it off. SQLite has one writer, so this is where a log that
+ * held the write transaction open, or wrote one entry per request, would show.
+ */
+async function syncLogScenarios(rows: Row[]): Promise<void> {
+  const POOL = 3000;
+  const results: Record<string, Record<string, Measured>> = {};
+  for (const mode of ['off', 'on'] as const) {
+    const db = tempSqliteUrl(`roster-bench-log-${mode}-`);
+    const env = { DATABASE_URL: db.url };
+    const token = (await roster(['token', 'create', '--tenant', 'bench', '--scope', 'scim'], env)).trim();
+    const server = await startServer({ ...env, SYNC_LOG: mode });
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' };
+    const api = `${server.url}/scim/v2`;
+    try {
+      process.stdout.write(`[sync log ${mode}] loading ${POOL} users…\n`);
+      const created = await pool(
+        Array.from({ length: POOL }, (_, i) => i),
+        16,
+        (i) => fetch(`${api}/Users`, { method: 'POST', headers, body: JSON.stringify({ schemas: [USER_SCHEMA], userName: `pool${i}@example.com` }) }),
+      );
+      const ids = await Promise.all(created.map(async (r) => ((await r.json()) as { id: string }).id));
+      const g = await fetch(`${api}/Groups`, { method: 'POST', headers, body: JSON.stringify({ schemas: [GROUP_SCHEMA], displayName: 'Log bench' }) });
+      const groupId = ((await g.json()) as { id: string }).id;
+      let n = 0;
+      const post = await measure(`${api}/Users`, {
+        method: 'POST',
+        headers,
+        requests: [{ method: 'POST', setupRequest: (req) => ({ ...req, body: JSON.stringify({ schemas: [USER_SCHEMA], userName: `new${n++}@example.com` }) }) }],
+      });
+      let k = 0;
+      // Alternately add and remove each pool user: every request is a real membership change.
+      const patch = await measure(`${api}/Groups/${groupId}`, {
+        method: 'PATCH',
+        headers,
+        requests: [
+          {
+            method: 'PATCH',
+            setupRequest: (req) => {
+              const i = k++;
+              const op = i % 2 === 0 ? 'add' : 'remove';
+              const body = { schemas: [PATCH_SCHEMA], Operations: [{ op, path: 'members', value: [{ value: ids[Math.floor(i / 2) % POOL] }] }] };
+              return { ...req, body: JSON.stringify(body) };
+            },
+          },
+        ],
+      });
+      const get = await measure(`${api}/Users/${ids[0]}`, { headers });
+      results[mode] = { post, patch, get };
+      for (const [name, m] of Object.entries(results[mode])) if (m.non2xx) throw new Error(`sync log ${mode}, ${name}: ${m.non2xx} non-2xx answers`);
+      if (mode === 'on') {
+        const metrics = await (await fetch(`${server.url}/metrics`)).text();
+        const sum = Number(/^roster_sync_log_write_seconds_sum (\S+)$/m.exec(metrics)?.[1]);
+        const count = Number(/^roster_sync_log_write_seconds_count (\S+)$/m.exec(metrics)?.[1]);
+        const entries = Number(/^roster_sync_log_entries_total\{outcome="written"\} (\S+)$/m.exec(metrics)?.[1]);
+        rows.push({
+          engine: 'sqlite',
+          scenario: 'sync log writes (log on, whole run)',
+          reqPerSec: NaN,
+          p50: NaN,
+          p99: NaN,
+          note: `${entries} entries in ${count} batches, ${((sum / count) * 1000).toFixed(2)} ms per batch`,
+        });
+      }
+    } finally {
+      await server.stop();
+      fs.rmSync(db.dir, { recursive: true, force: true });
+    }
+  }
+  const label = { post: 'POST /Users (unique users)', patch: 'PATCH one member in, one out', get: 'GET /Users/{id}' } as const;
+  for (const key of ['post', 'patch', 'get'] as const) {
+    const on = results.on![key]!;
+    const off = results.off![key]!;
+    rows.push({ engine: 'sqlite', scenario: `${label[key]}, sync log off`, ...off, note: '' });
+    rows.push({ engine: 'sqlite', scenario: `${label[key]}, sync log on`, ...on, note: `${(on.reqPerSec / off.reqPerSec).toFixed(2)} × log off` });
+  }
+}
+
 async function main(): Promise<void> {
   const rows: Row[] = [];
   process.stdout.write(`Roster benchmark${quick ? ' (quick)' : ''}: ${BIG} users, ${DURATION} s per scenario\n`);
   const f = await floor();
   rows.push({ engine: '-', scenario: 'floor: bare express GET fixed JSON', ...f });
+  await syncLogScenarios(rows);
   const sqlite = tempSqliteUrl('roster-bench-');
   try {
-    await benchEngine('sqlite', sqlite.url, rows, f.reqPerSec);
+    if (only !== 'sync-log') await benchEngine('sqlite', sqlite.url, rows, f.reqPerSec);
   } finally {
     fs.rmSync(sqlite.dir, { recursive: true, force: true });
   }
-  if (/^postgres(ql)?:\/\//.test(process.env.DATABASE_URL ?? '')) {
+  if (only !== 'sync-log' && /^postgres(ql)?:\/\//.test(process.env.DATABASE_URL ?? '')) {
     // A database of its own, dropped afterwards, so runs never see each other's 100,000 users.
     const adminUrl = process.env.DATABASE_URL!;
     const name = `roster_bench_${crypto.randomBytes(4).toString('hex')}`;
