@@ -29,7 +29,6 @@ export async function up(knex: Knex): Promise<void> {
     t.text('response_body');
     t.index(['tenant_id', 'at', 'seq']);
     t.index(['tenant_id', 'resource_id']);
-    t.index(['at']);
   });
 
   await knex.schema.createTable('sync_changes', (t) => {

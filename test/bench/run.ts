@@ -269,79 +269,95 @@ async function enrollmentScenarios(
 /**
  * The sync log's cost: the same SCIM writes and reads against two fresh servers on SQLite, one with
  * SYNC_LOG=on (the default) and one with it off. SQLite has one writer, so this is where a log that
- * held the write transaction open, or wrote one entry per request, would show.
+ * held the write transaction open, or wrote one entry per request, would show. Both servers run side
+ * by side and are measured in alternating rounds (off, on, off, on…), each figure the median of its
+ * rounds, so a machine that gets busier during the run does not favour either.
  */
 async function syncLogScenarios(rows: Row[]): Promise<void> {
   const POOL = 3000;
-  const results: Record<string, Record<string, Measured>> = {};
-  for (const mode of ['off', 'on'] as const) {
-    const db = tempSqliteUrl(`roster-bench-log-${mode}-`);
-    const env = { DATABASE_URL: db.url };
-    const token = (await roster(['token', 'create', '--tenant', 'bench', '--scope', 'scim'], env)).trim();
-    const server = await startServer({ ...env, SYNC_LOG: mode });
-    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' };
-    const api = `${server.url}/scim/v2`;
-    try {
+  const ROUNDS = quick ? 3 : 5;
+  const SECONDS = quick ? 2 : 4;
+  type Mode = 'off' | 'on';
+  const servers = {} as Record<Mode, { server: RunningServer; dir: string; api: string; headers: Record<string, string>; ids: string[]; groupId: string }>;
+  try {
+    for (const mode of ['off', 'on'] as const) {
+      const db = tempSqliteUrl(`roster-bench-log-${mode}-`);
+      const env = { DATABASE_URL: db.url };
+      const token = (await roster(['token', 'create', '--tenant', 'bench', '--scope', 'scim'], env)).trim();
+      const server = await startServer({ ...env, SYNC_LOG: mode });
+      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' };
+      const api = `${server.url}/scim/v2`;
+      servers[mode] = { server, dir: db.dir, api, headers, ids: [], groupId: '' };
       process.stdout.write(`[sync log ${mode}] loading ${POOL} users…\n`);
       const created = await pool(
         Array.from({ length: POOL }, (_, i) => i),
         16,
         (i) => fetch(`${api}/Users`, { method: 'POST', headers, body: JSON.stringify({ schemas: [USER_SCHEMA], userName: `pool${i}@example.com` }) }),
       );
-      const ids = await Promise.all(created.map(async (r) => ((await r.json()) as { id: string }).id));
+      servers[mode].ids = await Promise.all(created.map(async (r) => ((await r.json()) as { id: string }).id));
       const g = await fetch(`${api}/Groups`, { method: 'POST', headers, body: JSON.stringify({ schemas: [GROUP_SCHEMA], displayName: 'Log bench' }) });
-      const groupId = ((await g.json()) as { id: string }).id;
-      let n = 0;
-      const post = await measure(`${api}/Users`, {
-        method: 'POST',
-        headers,
-        requests: [{ method: 'POST', setupRequest: (req) => ({ ...req, body: JSON.stringify({ schemas: [USER_SCHEMA], userName: `new${n++}@example.com` }) }) }],
-      });
-      let k = 0;
-      // Alternately add and remove each pool user: every request is a real membership change.
-      const patch = await measure(`${api}/Groups/${groupId}`, {
-        method: 'PATCH',
-        headers,
-        requests: [
-          {
-            method: 'PATCH',
-            setupRequest: (req) => {
-              const i = k++;
-              const op = i % 2 === 0 ? 'add' : 'remove';
-              const body = { schemas: [PATCH_SCHEMA], Operations: [{ op, path: 'members', value: [{ value: ids[Math.floor(i / 2) % POOL] }] }] };
-              return { ...req, body: JSON.stringify(body) };
-            },
-          },
-        ],
-      });
-      const get = await measure(`${api}/Users/${ids[0]}`, { headers });
-      results[mode] = { post, patch, get };
-      for (const [name, m] of Object.entries(results[mode])) if (m.non2xx) throw new Error(`sync log ${mode}, ${name}: ${m.non2xx} non-2xx answers`);
-      if (mode === 'on') {
-        const metrics = await (await fetch(`${server.url}/metrics`)).text();
-        const sum = Number(/^roster_sync_log_write_seconds_sum (\S+)$/m.exec(metrics)?.[1]);
-        const count = Number(/^roster_sync_log_write_seconds_count (\S+)$/m.exec(metrics)?.[1]);
-        const entries = Number(/^roster_sync_log_entries_total\{outcome="written"\} (\S+)$/m.exec(metrics)?.[1]);
-        rows.push({
-          engine: 'sqlite',
-          scenario: 'sync log writes (log on, whole run)',
-          reqPerSec: NaN,
-          p50: NaN,
-          p99: NaN,
-          note: `${entries} entries in ${count} batches, ${((sum / count) * 1000).toFixed(2)} ms per batch`,
-        });
-      }
-    } finally {
-      await server.stop();
-      fs.rmSync(db.dir, { recursive: true, force: true });
+      servers[mode].groupId = ((await g.json()) as { id: string }).id;
     }
-  }
-  const label = { post: 'POST /Users (unique users)', patch: 'PATCH one member in, one out', get: 'GET /Users/{id}' } as const;
-  for (const key of ['post', 'patch', 'get'] as const) {
-    const on = results.on![key]!;
-    const off = results.off![key]!;
-    rows.push({ engine: 'sqlite', scenario: `${label[key]}, sync log off`, ...off, note: '' });
-    rows.push({ engine: 'sqlite', scenario: `${label[key]}, sync log on`, ...on, note: `${(on.reqPerSec / off.reqPerSec).toFixed(2)} × log off` });
+    const counters = { off: { n: 0, k: 0 }, on: { n: 0, k: 0 } };
+    const scenarios = {
+      post: (m: Mode) =>
+        measure(`${servers[m].api}/Users`, {
+          duration: SECONDS,
+          headers: servers[m].headers,
+          requests: [{ method: 'POST', setupRequest: (req) => ({ ...req, body: JSON.stringify({ schemas: [USER_SCHEMA], userName: `new${counters[m].n++}@example.com` }) }) }],
+        }),
+      // Alternately add and remove each pool user: every request is a real membership change.
+      patch: (m: Mode) =>
+        measure(`${servers[m].api}/Groups/${servers[m].groupId}`, {
+          duration: SECONDS,
+          headers: servers[m].headers,
+          requests: [
+            {
+              method: 'PATCH',
+              setupRequest: (req) => {
+                const i = counters[m].k++;
+                const value = servers[m].ids[Math.floor(i / 2) % POOL];
+                const body = { schemas: [PATCH_SCHEMA], Operations: [{ op: i % 2 === 0 ? 'add' : 'remove', path: 'members', value: [{ value }] }] };
+                return { ...req, body: JSON.stringify(body) };
+              },
+            },
+          ],
+        }),
+      get: (m: Mode) => measure(`${servers[m].api}/Users/${servers[m].ids[0]}`, { duration: SECONDS, headers: servers[m].headers }),
+    };
+    const label = { post: 'POST /Users (unique users)', patch: 'PATCH one member in, one out', get: 'GET /Users/{id}' } as const;
+    const median = (runs: Measured[], key: 'reqPerSec' | 'p50' | 'p99') => [...runs].map((r) => r[key]).sort((x, y) => x - y)[Math.floor(runs.length / 2)]!;
+    for (const key of ['post', 'patch', 'get'] as const) {
+      const runs: Record<Mode, Measured[]> = { off: [], on: [] };
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const mode of ['off', 'on'] as const) {
+          const m = await scenarios[key](mode);
+          if (m.non2xx) throw new Error(`sync log ${mode}, ${key}: ${m.non2xx} non-2xx answers`);
+          runs[mode].push(m);
+        }
+      }
+      const fig = (mode: Mode) => ({ reqPerSec: median(runs[mode], 'reqPerSec'), p50: median(runs[mode], 'p50'), p99: median(runs[mode], 'p99') });
+      const [off, on] = [fig('off'), fig('on')];
+      rows.push({ engine: 'sqlite', scenario: `${label[key]}, sync log off`, ...off, note: `median of ${ROUNDS} × ${SECONDS} s` });
+      rows.push({ engine: 'sqlite', scenario: `${label[key]}, sync log on`, ...on, note: `${(on.reqPerSec / off.reqPerSec).toFixed(2)} × log off` });
+    }
+    const metrics = await (await fetch(`${servers.on.server.url}/metrics`)).text();
+    const sum = Number(/^roster_sync_log_write_seconds_sum (\S+)$/m.exec(metrics)?.[1]);
+    const count = Number(/^roster_sync_log_write_seconds_count (\S+)$/m.exec(metrics)?.[1]);
+    const entries = Number(/^roster_sync_log_entries_total\{outcome="written"\} (\S+)$/m.exec(metrics)?.[1]);
+    rows.push({
+      engine: 'sqlite',
+      scenario: 'sync log writes (log on, whole run)',
+      reqPerSec: NaN,
+      p50: NaN,
+      p99: NaN,
+      note: `${entries} entries in ${count} batches, ${((sum / count) * 1000).toFixed(2)} ms per batch`,
+    });
+  } finally {
+    for (const s of Object.values(servers)) {
+      await s.server.stop();
+      fs.rmSync(s.dir, { recursive: true, force: true });
+    }
   }
 }
 
