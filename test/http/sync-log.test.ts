@@ -1,27 +1,10 @@
 import crypto from 'node:crypto';
 import request from 'supertest';
+import type { EntrySummary } from '../../src/synclog/reader';
 import { createTestApp, ENTERPRISE, GROUP, patchOp, USER, type ScimClient, type TestApp } from '../helpers/app';
 
-interface Entry {
-  id: string;
-  tenantId: string | null;
-  at: string;
-  source: string;
-  tokenLabel: string | null;
-  client: string | null;
-  method: string;
-  path: string;
-  resourceType: string | null;
-  resourceId: string | null;
-  externalId: string | null;
-  status: number;
-  scimType: string | null;
-  error: string | null;
-  durationMs: number;
-  requestBody: string | null;
-  responseBody: string | null;
-  changes: Record<string, number>;
-}
+/** An entry as the admin API answers it. */
+type Entry = EntrySummary;
 
 /** The sync log through the real path: SCIM and admin requests in, GET /admin/v1/sync-log out. */
 describe('sync log', () => {
