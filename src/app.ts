@@ -10,6 +10,7 @@ import { ContentStore } from './enrollment/content';
 import { EnrollmentStore } from './enrollment/enrollments';
 import { registerEnrollmentRules } from './enrollment/rules';
 import { routeTemplate, type Metrics } from './metrics';
+import { opsRouter } from './ops/router';
 import { scimRouter } from './scim/router';
 import { registerChangeLog } from './synclog/changes';
 import type { SyncLog } from './synclog/sync-log';
@@ -85,6 +86,8 @@ export function createApp(deps: AppDeps): Express {
       log: deps.log,
     }),
   );
+
+  app.use('/ops', opsRouter({ tenancy: deps.tenancy, syncLog: deps.syncLog, store: deps.store, enrollments, assignments, db: deps.db, log: deps.log }));
 
   app.use((req, res) => {
     res.status(404).json({ error: { code: 'notFound', message: `No route ${req.method} ${req.path}; SCIM lives at /scim/v2` } });
