@@ -20,14 +20,14 @@ describe('operator pages', () => {
     adminToken = await t.token('acme', 'admin');
     const alice = await scim.post('/Users', { schemas: [USER], userName: 'alice@example.com', displayName: 'Alice <script>alert(1)</script>', password: 'Pa55-word!' });
     ids.alice = alice.body.id;
-    ids.aliceCreated = alice.headers['x-request-id'];
-    ids.duplicate = (await scim.post('/Users', { schemas: [USER], userName: 'ALICE@example.com' })).headers['x-request-id'];
+    ids.aliceCreated = alice.headers['x-request-id'] as string;
+    ids.duplicate = (await scim.post('/Users', { schemas: [USER], userName: 'ALICE@example.com' })).headers['x-request-id'] as string;
     const group = await scim.post('/Groups', { schemas: [GROUP], displayName: 'Sales <EMEA>' });
     ids.group = group.body.id;
     const content = await admin.post('/content', { kind: 'course', title: 'Security Basics' });
     await admin.post(`/groups/${ids.group}/assignments`, { contentId: content.body.id, mandatory: true });
     const join = await scim.patch(`/Groups/${ids.group}`, patchOp({ op: 'add', path: 'members', value: [{ value: ids.alice }] }));
-    ids.join = join.headers['x-request-id'];
+    ids.join = join.headers['x-request-id'] as string;
     const res = await signIn(adminToken);
     cookie = (res.headers['set-cookie'] as unknown as string[])[0]!.split(';')[0]!;
   });
