@@ -56,16 +56,20 @@ export interface ChangeRecorderOptions {
  * Changes without a request id (a test calling the store directly) are counted, not written.
  */
 export class ChangeRecorder implements ChangeSink {
-  private readonly pending = new WeakMap<Knex.Transaction, Map<ChangeKind, number>>();
+  /** Per transaction and kind: how many changed, and how many ids are listed so far. */
+  private readonly perTx = new WeakMap<Knex.Transaction, Map<ChangeKind, { count: number; listed: number }>>();
 
   constructor(private readonly options: ChangeRecorderOptions) {}
 
   async record(tx: Knex.Transaction, tenantId: string, cause: Cause, kind: ChangeKind, ids: readonly string[], groupId?: string): Promise<void> {
     if (!ids.length) return;
-    this.countOnCommit(tx, kind, ids.length);
+    const tally = this.tallyOf(tx, kind);
+    // A fan-out reports in chunks; the limit on ids holds for the whole transaction, not each chunk.
+    const listed = ids.slice(0, Math.max(0, this.options.maxIds - tally.listed));
+    tally.count += ids.length;
+    tally.listed += listed.length;
     if (!this.options.enabled || !cause.requestId) return;
     const at = now();
-    const listed = ids.slice(0, this.options.maxIds);
     await tx('sync_changes').insert({
       tenant_id: tenantId,
       request_id: cause.requestId,
@@ -81,20 +85,26 @@ export class ChangeRecorder implements ChangeSink {
     }
   }
 
-  private countOnCommit(tx: Knex.Transaction, kind: ChangeKind, n: number): void {
-    const onCommitted = this.options.onCommitted;
-    if (!onCommitted) return;
-    let counts = this.pending.get(tx);
-    if (!counts) {
-      const fresh = new Map<ChangeKind, number>();
-      this.pending.set(tx, fresh);
-      counts = fresh;
-      tx.executionPromise.then(
-        () => fresh.forEach((count, k) => onCommitted(k, count)),
-        () => undefined, // rolled back: nothing happened
-      );
+  private tallyOf(tx: Knex.Transaction, kind: ChangeKind): { count: number; listed: number } {
+    let kinds = this.perTx.get(tx);
+    if (!kinds) {
+      const fresh = new Map<ChangeKind, { count: number; listed: number }>();
+      this.perTx.set(tx, fresh);
+      kinds = fresh;
+      const onCommitted = this.options.onCommitted;
+      if (onCommitted) {
+        tx.executionPromise.then(
+          () => fresh.forEach((t, k) => onCommitted(k, t.count)),
+          () => undefined, // rolled back: nothing happened
+        );
+      }
     }
-    counts.set(kind, (counts.get(kind) ?? 0) + n);
+    let tally = kinds.get(kind);
+    if (!tally) {
+      tally = { count: 0, listed: 0 };
+      kinds.set(kind, tally);
+    }
+    return tally;
   }
 }
 
