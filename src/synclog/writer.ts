@@ -58,7 +58,10 @@ export class SyncLogWriter {
     }
   }
 
-  /** Writes what is buffered; resolves when everything added before the call is written (or dropped). */
+  /**
+   * Writes what is buffered; resolves once everything added before the call is written, or kept for
+   * a retry if the database refused it.
+   */
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
