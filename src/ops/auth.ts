@@ -44,6 +44,8 @@ export function signInRouter(tenancy: Tenancy): Router {
   const router = Router();
   router.get('/login', (_req, res) => signInPage(res, 200));
   router.post('/login', express.urlencoded({ extended: false, limit: '4kb' }), async (req, res) => {
+    // A form posted from another site would sign this browser into someone else's tenant.
+    if (req.get('sec-fetch-site') === 'cross-site') return signInPage(res, 403, 'Sign in from this page, not from a form on another site.');
     const token = typeof (req.body as { token?: unknown } | undefined)?.token === 'string' ? (req.body as { token: string }).token.trim() : '';
     const principal = token ? await tenancy.authenticate(token, 'admin') : undefined;
     if (!principal) return signInPage(res, 401, 'That is not a live admin token. A SCIM token cannot sign in here.');

@@ -117,9 +117,17 @@ export function opsRouter(deps: OpsDeps): Router {
 /** A failure is a 500 page naming the request id (the same id as in the server log), never a 404. */
 function opsErrorPage(log: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
-    if (err instanceof AdminError && err.status < 500) return send(res, req, 'Error', messagePage('Error', err.message), err.status);
+    const status = clientErrorStatus(err);
+    if (status !== undefined) return send(res, req, 'Error', messagePage('Error', (err as Error).message), status);
     log.error({ err, requestId: req.requestId, path: req.path }, 'operator page failed');
     if (res.headersSent) return;
     send(res, req, 'Error', messagePage('Something went wrong', `The server could not show this page. The operator can find it in the server log under request id ${req.requestId ?? ''}.`), 500);
   };
+}
+
+/** The status of an error that is the client's doing: an admin 4xx, or body-parser's (a sign-in form too large). */
+function clientErrorStatus(err: unknown): number | undefined {
+  if (err instanceof AdminError) return err.status < 500 ? err.status : undefined;
+  const { status, expose } = (err ?? {}) as { status?: unknown; expose?: unknown };
+  return typeof status === 'number' && status >= 400 && status < 500 && expose === true ? status : undefined;
 }

@@ -62,13 +62,16 @@ ${
 ${next ? html`<p class="pager"><a href="/ops/log${query({ ...values, cursor: next })}">Older entries</a></p>` : ''}`;
 }
 
-function pretty(body: string | null): Html | string {
+/** A body as indented JSON; focusable, so a long one can be scrolled with the keyboard. */
+function pretty(body: string | null, label: string): Html | string {
   if (body === null) return html`<p class="muted">none</p>`;
+  let text = body;
   try {
-    return html`<pre>${JSON.stringify(JSON.parse(body), null, 2)}</pre>`;
+    text = JSON.stringify(JSON.parse(body), null, 2);
   } catch {
-    return html`<pre>${body}</pre>`;
+    // not JSON: shown as it was received
   }
+  return html`<pre tabindex="0" aria-label="${label}">${text}</pre>`;
 }
 
 const USER_KINDS = /^(user|membership)\./;
@@ -94,8 +97,8 @@ ${entry.error ? html`<dt>Error</dt><dd>${entry.error}</dd>` : ''}
 <dt>Client</dt><dd>${entry.client ?? html`<span class="muted">not sent</span>`}</dd>
 ${entry.resourceType ? html`<dt>Resource</dt><dd>${entry.resourceType} ${resourceLink(entry)}${entry.externalId ? html` <span class="muted">externalId</span> ${entry.externalId}` : ''}</dd>` : ''}
 </dl>
-<h2>Request body</h2>${pretty(entry.requestBody)}
-<h2>Response</h2>${pretty(entry.responseBody)}`
+<h2>Request body</h2>${pretty(entry.requestBody, 'Request body')}
+<h2>Response</h2>${pretty(entry.responseBody, 'Response body')}`
     : html`<p class="muted">This request's changes are committed; its entry is still being written. Reload in a moment.</p>`
 }
 <h2>Changes</h2>
@@ -163,7 +166,7 @@ ${
   enrollments.length
     ? enrollments.map(
         (e) => html`<section aria-label="${names.content.get(e.contentId) ?? e.contentId}">
-<h3>${names.content.get(e.contentId) ?? e.contentId} <span class="muted">${e.state}${e.state === 'active' ? `, ${e.progress}%` : ''}${e.mandatory ? ', mandatory' : ''}${e.dueAt ? `, due ${when(e.dueAt)}` : ''}</span></h3>
+<h3>${names.content.get(e.contentId) ?? e.contentId} <span class="muted">${e.state}, ${e.progress}%${e.mandatory ? ', mandatory' : ''}${e.dueAt ? `, due ${when(e.dueAt)}` : ''}</span></h3>
 ${
   e.grants.length
     ? html`<table><caption class="muted">Grants: each says which group and assignment gave access, and which request opened and ended it</caption>

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import request from 'supertest';
 import { createTestApp, GROUP, patchOp, USER, type ScimClient, type TestApp } from '../helpers/app';
 
@@ -63,6 +64,16 @@ describe('operator pages', () => {
     }
   });
 
+  it('refuses a sign-in form posted from another site, and one too large to be a token', async () => {
+    const crossSite = await request(t.app).post('/ops/login').set('sec-fetch-site', 'cross-site').type('form').send({ token: adminToken });
+    expect(crossSite.status).toBe(403);
+    expect(crossSite.headers['set-cookie']).toBeUndefined();
+    const huge = await request(t.app).post('/ops/login').type('form').send({ token: 'x'.repeat(10_000) });
+    expect(huge.status).toBe(413);
+    expect(huge.headers['set-cookie']).toBeUndefined();
+    expect(huge.text).toContain('<html lang="en">');
+  });
+
   it('stops honouring the cookie once the token is revoked', async () => {
     const { token, info } = await t.tenancy.createToken('acme', 'admin', 'soon-revoked');
     const res = await signIn(token);
@@ -90,6 +101,11 @@ describe('operator pages', () => {
     expect(res.text).toContain('value="yesterday"');
   });
 
+  it('shows a cursor it did not make as a 400 page', async () => {
+    const res = await page('/ops/log?cursor=bm9wZQ').expect(400);
+    expect(res.text).toContain('cursor is not one this API returned');
+  });
+
   it('pages through the log with an "Older entries" link that keeps the filters', async () => {
     for (let i = 0; i < 55; i++) await scim.get('/Users?count=1');
     const first = await page('/ops/log?method=GET').expect(200);
@@ -109,15 +125,35 @@ describe('operator pages', () => {
     const dup = await page(`/ops/log/${ids.duplicate}`).expect(200);
     expect(dup.text).toMatch(/<span class="s4">409<\/span> <span class="muted">uniqueness<\/span>/);
     expect(dup.text).toContain('None: this request changed nothing.');
+    expect(dup.text).toContain('<pre tabindex="0" aria-label="Response body">');
+    expect(dup.text).toContain('&quot;scimType&quot;: &quot;uniqueness&quot;');
+    expect(dup.text).toContain('userName &quot;ALICE@example.com&quot;');
     const join = await page(`/ops/log/${ids.join}`).expect(200);
     expect(join.text).toMatch(/<td>membership\.added<\/td><td class="num">1<\/td>/);
     expect(join.text).toMatch(/<td>enrollment\.created<\/td><td class="num">1<\/td>/);
   });
 
+  it('says an entry is still being written when only its changes are logged, and how many ids it left out', async () => {
+    const requestId = crypto.randomUUID();
+    await t.db.knex('sync_changes').insert({
+      tenant_id: await t.tenantId('acme'),
+      request_id: requestId,
+      kind: 'membership.added',
+      group_id: ids.group,
+      count: 3,
+      ids: JSON.stringify([ids.alice]),
+      at: new Date().toISOString(),
+    });
+    const res = await page(`/ops/log/${requestId}`).expect(200);
+    expect(res.text).toContain('its entry is still being written');
+    expect(res.text).toContain(`<a class="mono" href="/ops/users/${ids.alice}">`);
+    expect(res.text).toContain('and 2 more');
+  });
+
   it("shows a user's groups and enrollments, and for each enrollment the grants and the requests behind them", async () => {
     const res = await page(`/ops/users/${ids.alice}`).expect(200);
     expect(res.text).toContain('Security Basics');
-    expect(res.text).toContain('mandatory');
+    expect(res.text).toContain('active, 0%, mandatory');
     expect(res.text).toContain(`<a href="/ops/groups/${ids.group}">Sales &lt;EMEA&gt;</a>`);
     expect(res.text).toContain(`<a class="mono" href="/ops/log/${ids.join}">${ids.join!.slice(0, 8)}</a>`);
     expect(res.text).toContain(`/ops/log?user=${ids.alice}`);
