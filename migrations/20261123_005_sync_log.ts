@@ -3,8 +3,8 @@ import type { Knex } from 'knex';
 /**
  * The sync log. `sync_log` holds one entry per request (written after the response, in batches);
  * `sync_changes` holds what each request changed, written in the transaction of the change, so a
- * change and its record commit together. `sync_change_users` indexes the users a change named, for
- * "every entry that touched this user".
+ * change and its record commit together. A change naming one user carries it in `user_id`; one naming
+ * several lists them in `sync_change_users`: together they answer "every entry that touched this user".
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('sync_log', (t) => {
@@ -37,11 +37,14 @@ export async function up(knex: Knex): Promise<void> {
     t.string('request_id', 36).notNullable();
     t.string('kind', 40).notNullable();
     t.string('group_id', 36);
+    // The user, when a change names exactly one (most pushes): no row in sync_change_users then.
+    t.string('user_id', 36);
     t.integer('count').notNullable();
     t.text('ids').notNullable(); // JSON array, the first SYNC_LOG_MAX_IDS of them
     t.string('at', 30).notNullable();
     t.index(['request_id']);
     t.index(['at']);
+    t.index(['tenant_id', 'user_id'], 'sync_changes_user', { predicate: knex.whereNotNull('user_id') });
   });
 
   await knex.schema.createTable('sync_change_users', (t) => {

@@ -70,17 +70,20 @@ export class ChangeRecorder implements ChangeSink {
     tally.listed += listed.length;
     if (!this.options.enabled || !cause.requestId) return;
     const at = now();
+    const users = USER_KINDS.has(kind) ? [...new Set(listed)] : [];
+    // One user (a POST, a PUT, a one-member PATCH): one row. Several: one row, and one per user.
     await tx('sync_changes').insert({
       tenant_id: tenantId,
       request_id: cause.requestId,
       kind,
       group_id: groupId ?? null,
+      user_id: users.length === 1 ? users[0] : null,
       count: ids.length,
       ids: JSON.stringify(listed),
       at,
     });
-    if (!USER_KINDS.has(kind)) return;
-    for (const part of chunks([...new Set(listed)], 400)) {
+    if (users.length < 2) return;
+    for (const part of chunks(users, 400)) {
       await tx('sync_change_users').insert(part.map((userId) => ({ tenant_id: tenantId, user_id: userId, request_id: cause.requestId, at })));
     }
   }

@@ -134,6 +134,7 @@ export class SyncLogReader {
       q.where((w) => {
         void w
           .where((x) => void x.whereRaw('lower(l.resource_type) = ?', ['user']).andWhere('l.resource_id', userId))
+          .orWhereIn('l.id', tenant(knex('sync_changes').select('request_id').where('user_id', userId), 'tenant_id'))
           .orWhereIn('l.id', tenant(knex('sync_change_users').select('request_id').where('user_id', userId), 'tenant_id'))
           .orWhereIn(
             'l.id',

@@ -150,13 +150,15 @@ describe('sync log', () => {
     const deactivate = await scim.patch(`/Users/${u}`, patchOp({ op: 'replace', value: { active: false } }));
     expect(deactivate.status).toBeLessThan(300);
     await scim.patch(`/Groups/${g}`, patchOp({ op: 'add', path: 'members', value: [{ value: other }] })).expect(204);
+    const both = await scim.patch(`/Groups/${g}`, patchOp({ op: 'remove', path: 'members', value: [{ value: u }, { value: other }] })).expect(204);
 
     const { items } = await list(`user=${u}`);
     const ids = items.map((i) => i.id);
-    expect(ids).toContain(join.headers['x-request-id']);
-    expect(ids).toContain(deactivate.headers['x-request-id']);
+    expect(ids).toContain(join.headers['x-request-id']); // a change naming the user alone
+    expect(ids).toContain(both.headers['x-request-id']); // a change naming several users
+    expect(ids).toContain(deactivate.headers['x-request-id']); // the user's own resource
     expect(items.every((i) => i.resourceId === u || i.resourceId === g)).toBe(true);
-    expect(items).toHaveLength(3); // create, join, deactivate; not the other user's join
+    expect(items).toHaveLength(4); // create, join, deactivate, the removal of both; not the other user's join
   });
 
   it('filters by status class, method, resource, token and request id, newest first', async () => {
@@ -301,7 +303,12 @@ describe('sync log', () => {
     const pruneApp = await createTestApp();
     try {
       const client = await pruneApp.scim();
-      const old = await client.post('/Users', { schemas: [USER], userName: 'old' }).expect(201);
+      const [a, b] = [
+        (await client.post('/Users', { schemas: [USER], userName: 'a' }).expect(201)).body.id as string,
+        (await client.post('/Users', { schemas: [USER], userName: 'b' }).expect(201)).body.id as string,
+      ];
+      // The old request touches all three tables: its entry, two changes, two indexed users.
+      const old = await client.post('/Groups', { schemas: [GROUP], displayName: 'Old', members: [{ value: a }, { value: b }] }).expect(201);
       const recent = await client.post('/Users', { schemas: [USER], userName: 'recent' }).expect(201);
       await pruneApp.syncLog.writer.flush();
       const oldId = old.headers['x-request-id'] as string;
@@ -310,7 +317,7 @@ describe('sync log', () => {
       await pruneApp.db.knex('sync_changes').where({ request_id: oldId }).update({ at: longAgo });
       await pruneApp.db.knex('sync_change_users').where({ request_id: oldId }).update({ at: longAgo });
       const cutoff = new Date(Date.now() - 30 * 86_400_000).toISOString();
-      expect(await pruneApp.syncLog.writer.prune(cutoff, 1)).toBe(3);
+      expect(await pruneApp.syncLog.writer.prune(cutoff, 1)).toBe(5);
       const tenantId = await pruneApp.tenantId();
       expect(await pruneApp.syncLog.reader.get(tenantId, oldId)).toBeUndefined();
       expect((await pruneApp.syncLog.reader.get(tenantId, recent.headers['x-request-id'] as string))?.entry?.status).toBe(201);

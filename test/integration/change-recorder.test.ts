@@ -31,6 +31,20 @@ describe('change recorder', () => {
       { kind: 'membership.added', count: 2, ids: '["u1","u2"]' },
     ]);
     expect((await db.knex('sync_change_users').where({ request_id: 'r1' }).pluck('user_id')).sort()).toEqual(['u1', 'u2']);
+    expect(await db.knex('sync_changes').where({ request_id: 'r1' }).pluck('user_id')).toEqual([null, null, null, null]);
+  });
+
+  it('keeps a change naming one user in one row, and indexes several users a row each', async () => {
+    const recorder = new ChangeRecorder({ enabled: true, maxIds: 10 });
+    await db.knex.transaction(async (tx) => {
+      await recorder.record(tx, tenantId, cause('r5'), 'membership.added', ['u7'], 'g1');
+      await recorder.record(tx, tenantId, cause('r5'), 'enrollment.created', ['e7']);
+      await recorder.record(tx, tenantId, cause('r6'), 'membership.removed', ['u7', 'u8', 'u7'], 'g1');
+    });
+    expect(await db.knex('sync_changes').where({ request_id: 'r5' }).orderBy('seq').pluck('user_id')).toEqual(['u7', null]);
+    expect(await db.knex('sync_change_users').where({ request_id: 'r5' })).toEqual([]);
+    expect(await db.knex('sync_changes').where({ request_id: 'r6' }).pluck('user_id')).toEqual([null]);
+    expect((await db.knex('sync_change_users').where({ request_id: 'r6' }).pluck('user_id')).sort()).toEqual(['u7', 'u8']);
   });
 
   it('writes nothing that a rolled-back transaction recorded, and reports only committed counts', async () => {
