@@ -4,6 +4,7 @@ import * as content from './20261123_002_content';
 import * as enrollments from './20261123_003_enrollments';
 import * as outbox from './20261123_004_outbox';
 import * as syncLog from './20261123_005_sync_log';
+import * as webhooks from './20261123_006_webhooks';
 
 // Listed here rather than globbed from disk, so the same list works from TypeScript (tests) and from
 // the compiled dist/ (npm start), on SQLite and on PostgreSQL.
@@ -13,6 +14,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261123_003_enrollments': enrollments,
   '20261123_004_outbox': outbox,
   '20261123_005_sync_log': syncLog,
+  '20261123_006_webhooks': webhooks,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -11,6 +11,7 @@ import { EnrollmentStore } from './enrollment/enrollments';
 import { registerEnrollmentRules } from './enrollment/rules';
 import { routeTemplate, type Metrics } from './metrics';
 import { opsRouter } from './ops/router';
+import { WebhookStore } from './outbox/webhooks';
 import { scimRouter } from './scim/router';
 import { registerChangeLog } from './synclog/changes';
 import type { SyncLog } from './synclog/sync-log';
@@ -83,6 +84,7 @@ export function createApp(deps: AppDeps): Express {
       assignments,
       enrollments,
       syncLog: deps.syncLog,
+      webhooks: new WebhookStore(deps.db),
       log: deps.log,
     }),
   );

@@ -1,3 +1,4 @@
+import type { DispatcherOptions } from './outbox/dispatcher';
 import type { SyncLogConfig } from './synclog/sync-log';
 
 export interface Config {
@@ -14,6 +15,7 @@ export interface Config {
   rateLimitPerSecond: number;
   rateLimitBurst: number;
   syncLog: SyncLogConfig;
+  webhooks: DispatcherOptions;
   /** When set, GET /metrics asks for `Authorization: Bearer <this>`. */
   metricsToken: string | null;
 }
@@ -59,6 +61,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retentionDays: int('SYNC_LOG_RETENTION_DAYS', 30, 1, 3650),
       maxIds: int('SYNC_LOG_MAX_IDS', 1000, 0, 100_000),
       maxBodyChars: int('SYNC_LOG_MAX_BODY_BYTES', 64 * 1024, 0, 16 * 1024 * 1024),
+    },
+    webhooks: {
+      pollMs: int('WEBHOOK_POLL_MS', 1000, 10, 3_600_000),
+      batchSize: int('WEBHOOK_BATCH_SIZE', 100, 1, 1000),
+      maxAttempts: int('WEBHOOK_MAX_ATTEMPTS', 10, 1, 100),
+      backoffBaseMs: int('WEBHOOK_BACKOFF_BASE_MS', 1000, 1, 3_600_000),
+      backoffMaxMs: int('WEBHOOK_BACKOFF_MAX_MS', 600_000, 1, 86_400_000),
+      timeoutMs: int('WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
     },
     metricsToken: env.METRICS_TOKEN || null,
   };

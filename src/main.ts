@@ -6,6 +6,7 @@ import { createLogger } from './log';
 import { AssignmentStore } from './enrollment/assignments';
 import { MembershipStore } from './membership/store';
 import { Metrics } from './metrics';
+import { Dispatcher } from './outbox/dispatcher';
 import { LogCommandError, runLogCommand } from './synclog/cli';
 import { SyncLog } from './synclog/sync-log';
 import { SCOPES, Tenancy, type Scope } from './tenancy/tokens';
@@ -28,7 +29,8 @@ Commands:
 Environment: DATABASE_URL (sqlite:PATH or postgres://…, default sqlite:./data/roster.db), PORT (8080),
 HOST (0.0.0.0), LOG_LEVEL (info), SCIM_MAX_BODY_BYTES, SCIM_DEFAULT_PAGE_SIZE, SCIM_MAX_PAGE_SIZE,
 SCIM_RATE_LIMIT_PER_SECOND, SCIM_RATE_LIMIT_BURST, TRUST_PROXY, SYNC_LOG (on|off), SYNC_LOG_RETENTION_DAYS (30),
-SYNC_LOG_MAX_IDS, SYNC_LOG_MAX_BODY_BYTES, METRICS_TOKEN.`;
+SYNC_LOG_MAX_IDS, SYNC_LOG_MAX_BODY_BYTES, METRICS_TOKEN, WEBHOOK_POLL_MS, WEBHOOK_BATCH_SIZE, WEBHOOK_MAX_ATTEMPTS,
+WEBHOOK_BACKOFF_BASE_MS, WEBHOOK_BACKOFF_MAX_MS, WEBHOOK_TIMEOUT_MS.`;
 
 class UsageError extends Error {}
 
@@ -82,6 +84,8 @@ async function serve(config: Config): Promise<void> {
   await bootstrap(tenancy);
   const store = new MembershipStore(db);
   const app = createApp({ config, db, store, tenancy, syncLog, metrics, log });
+  const dispatcher = new Dispatcher(db, log, config.webhooks);
+  dispatcher.start();
   const server = app.listen(config.port, config.host, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -94,8 +98,9 @@ async function serve(config: Config): Promise<void> {
     stopRetention();
     stopRecertification();
     server.close(() => {
-      void syncLog
-        .close()
+      void dispatcher
+        .stop()
+        .then(() => syncLog.close())
         .then(() => db.close())
         .then(() => process.exit(0));
     });

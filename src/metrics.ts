@@ -92,7 +92,7 @@ const words = (list: string[]) => new Map(list.map((w) => [w.toLowerCase(), w]))
 /** SCIM paths are case-insensitive: `/users/x` and `/Users/x` are one route, named in SCIM's case. */
 const SCIM_WORDS = words(['Users', 'Groups', '.search', 'Schemas', 'ResourceTypes', 'ServiceProviderConfig', 'Bulk', 'Me']);
 const OTHER_WORDS = words([
-  'admin', 'v1', 'content', 'groups', 'users', 'assignments', 'enrollments', 'progress', 'reconcile', 'stats', 'sync-log',
+  'admin', 'v1', 'content', 'groups', 'users', 'assignments', 'enrollments', 'progress', 'reconcile', 'stats', 'sync-log', 'webhooks', 'deliveries', 'resume',
   'ops', 'log', 'login', 'logout', 'healthz', 'readyz', 'metrics', 'scim', 'v2',
 ]);
 

@@ -5,10 +5,12 @@ import { bearerAuth } from '../tenancy/bearer-auth';
 import type { Tenancy } from '../tenancy/tokens';
 import type { AssignmentStore } from '../enrollment/assignments';
 import type { EnrollmentStore } from '../enrollment/enrollments';
+import type { WebhookStore } from '../outbox/webhooks';
 import type { SyncLog } from '../synclog/sync-log';
 import { assignmentsRouter } from './assignments';
 import { contentRouter } from './content';
 import { syncLogRouter } from './sync-log';
+import { webhooksRouter } from './webhooks';
 import { adminErrorHandler, AdminErrors, renderAdminError } from './errors';
 
 export interface AdminDeps {
@@ -17,6 +19,7 @@ export interface AdminDeps {
   assignments: AssignmentStore;
   enrollments: EnrollmentStore;
   syncLog: SyncLog;
+  webhooks: WebhookStore;
   log: Logger;
 }
 
@@ -28,6 +31,7 @@ export function adminRouter(deps: AdminDeps): Router {
   router.use('/content', contentRouter(deps.content));
   router.use(assignmentsRouter(deps.assignments, deps.enrollments));
   router.use('/sync-log', syncLogRouter(deps.syncLog));
+  router.use('/webhooks', webhooksRouter(deps.webhooks));
   router.use((req, _res, next) => next(AdminErrors.routeNotFound(req.method, req.path)));
   router.use(adminErrorHandler(deps.log));
   return router;

@@ -5,6 +5,7 @@ import contentCreate from '../../schemas/content-create.json';
 import progress from '../../schemas/progress.json';
 import reconcile from '../../schemas/reconcile.json';
 import contentUpdate from '../../schemas/content-update.json';
+import webhookCreate from '../../schemas/webhook-create.json';
 import type { AssignmentInput, AssignmentUpdate } from '../enrollment/assignments';
 import { AdminErrors } from './errors';
 
@@ -18,6 +19,7 @@ export const Bodies = {
   assignmentUpdate: ajv.compile<AssignmentUpdate>(assignmentUpdate),
   reconcile: ajv.compile<{ dryRun?: boolean }>(reconcile),
   progress: ajv.compile<{ progress?: number; completed?: true }>(progress),
+  webhookCreate: ajv.compile<{ url: string; events: string[]; secret?: string }>(webhookCreate),
 };
 
 /** The body, typed, or a 400 listing every problem with its JSON path. */

@@ -18,6 +18,7 @@ const RESOURCES: { pattern: RegExp; type: string }[] = [
   { pattern: /^\/content(?:\/([^/]+))?/, type: 'Content' },
   { pattern: /^\/assignments(?:\/([^/]+))?/, type: 'Assignment' },
   { pattern: /^\/enrollments(?:\/([^/]+))?/, type: 'Enrollment' },
+  { pattern: /^\/webhooks(?:\/([^/]+))?/, type: 'Webhook' },
 ];
 
 const text = (v: unknown, max: number): string | null => (typeof v === 'string' && v ? v.slice(0, max) : null);

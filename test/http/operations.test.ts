@@ -24,7 +24,7 @@ describe('health, readiness and metrics', () => {
   it('answers /readyz with 503 and the reason while a migration is pending', async () => {
     await t.db.knex.migrate.down({ migrationSource });
     const res = await request(t.app).get('/readyz').expect(503);
-    expect(res.body).toEqual({ status: 'unavailable', reason: 'migrations not applied: 20261123_005_sync_log' });
+    expect(res.body).toEqual({ status: 'unavailable', reason: 'migrations not applied: 20261123_006_webhooks' });
     await t.db.knex.migrate.latest({ migrationSource });
     await request(t.app).get('/readyz').expect(200);
   });
