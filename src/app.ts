@@ -75,6 +75,7 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
 
+  const webhooks = new WebhookStore(deps.db);
   app.use(
     '/admin/v1',
     deps.syncLog.capture('admin'),
@@ -84,12 +85,12 @@ export function createApp(deps: AppDeps): Express {
       assignments,
       enrollments,
       syncLog: deps.syncLog,
-      webhooks: new WebhookStore(deps.db),
+      webhooks,
       log: deps.log,
     }),
   );
 
-  app.use('/ops', opsRouter({ tenancy: deps.tenancy, syncLog: deps.syncLog, store: deps.store, enrollments, assignments, db: deps.db, log: deps.log }));
+  app.use('/ops', opsRouter({ tenancy: deps.tenancy, syncLog: deps.syncLog, store: deps.store, enrollments, assignments, webhooks, db: deps.db, log: deps.log }));
 
   app.use((req, res) => {
     res.status(404).json({ error: { code: 'notFound', message: `No route ${req.method} ${req.path}; SCIM lives at /scim/v2` } });

@@ -58,7 +58,7 @@ export function layout(opts: LayoutOptions, body: Html): Html {
   <span class="brand">Roster operations</span>
   ${
     opts.tenant
-      ? html`<nav aria-label="Main"><a href="/ops/log">Sync log</a><a href="/ops/users">Users</a><a href="/ops/groups">Groups</a></nav>
+      ? html`<nav aria-label="Main"><a href="/ops/log">Sync log</a><a href="/ops/users">Users</a><a href="/ops/groups">Groups</a><a href="/ops/webhooks">Webhooks</a></nav>
   <span class="muted">Tenant <strong>${opts.tenant}</strong></span>
   <form method="post" action="/ops/logout"><button type="submit">Sign out</button></form>`
       : ''

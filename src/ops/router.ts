@@ -13,7 +13,8 @@ import { requireSignIn, securityHeaders, signInRouter } from './auth';
 import type { Html } from './html';
 import { layout } from './layout';
 import { OpsQueries } from './queries';
-import { FILTER_FIELDS, entryPage, groupPage, logPage, messagePage, searchPage, userPage, type FilterValues } from './views';
+import type { WebhookStore } from '../outbox/webhooks';
+import { FILTER_FIELDS, entryPage, groupPage, logPage, messagePage, searchPage, userPage, webhooksPage, type FilterValues } from './views';
 
 export interface OpsDeps {
   tenancy: Tenancy;
@@ -21,6 +22,7 @@ export interface OpsDeps {
   store: MembershipStore;
   enrollments: EnrollmentStore;
   assignments: AssignmentStore;
+  webhooks: WebhookStore;
   db: Db;
   log: Logger;
 }
@@ -107,6 +109,13 @@ export function opsRouter(deps: OpsDeps): Router {
     ]);
     const titles = await queries.names(tenantId, 'content', (assignments ?? []).map((a) => a.contentId));
     send(res, req, group.displayName, groupPage(group, count, members, assignments ?? [], titles, recent.items));
+  });
+
+  router.get('/webhooks', async (req, res) => {
+    const tenantId = principalOf(req).tenantId;
+    const hooks = await deps.webhooks.list(tenantId);
+    const withDeliveries = await Promise.all(hooks.map(async (hook) => ({ hook, deliveries: await deps.webhooks.deliveries(tenantId, hook.id, 10) })));
+    send(res, req, 'Webhooks', webhooksPage(withDeliveries));
   });
 
   router.use((req, res) => send(res, req, 'Not found', messagePage('Not found', `No page ${req.path}.`), 404));

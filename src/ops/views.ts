@@ -1,6 +1,7 @@
 import type { Enrollment } from '../enrollment/enrollments';
 import type { GroupRecord, UserRecord } from '../membership/types';
 import type { Assignment } from '../enrollment/assignments';
+import type { Delivery, Webhook } from '../outbox/webhooks';
 import type { Change, EntrySummary } from '../synclog/reader';
 import { html, query, type Html } from './html';
 import type { Found } from './queries';
@@ -212,6 +213,38 @@ function entriesTable(items: EntrySummary[]): Html {
 <tbody>${items.map(
     (e) => html`<tr><td class="mono">${when(e.at)}</td><td>${statusCell(e.status, e.scimType)}</td><td>${e.method}</td><td class="mono">${e.path}</td><td>${summary(e.changes)}</td><td>${entryLink(e.id)}</td></tr>`,
   )}</tbody></table>`;
+}
+
+export function webhooksPage(hooks: { hook: Webhook; deliveries: Delivery[] }[]): Html {
+  if (!hooks.length) return html`<h1>Webhooks</h1><p>No subscriptions. Create one with <code>POST /admin/v1/webhooks</code>.</p>`;
+  const state = (h: Webhook) =>
+    h.parkedAt
+      ? html`<span class="s5">parked</span> since ${when(h.parkedAt)} (resume: <code>POST /admin/v1/webhooks/${h.id}/resume</code>)`
+      : h.attempts
+        ? html`<span class="s4">retrying</span>: ${h.attempts} failed, next at ${when(h.nextAttemptAt)}`
+        : html`<span class="s2">delivering</span>`;
+  return html`<h1>Webhooks</h1>
+${hooks.map(
+  ({ hook, deliveries }) => html`<section aria-label="Webhook ${hook.url}">
+<h2 class="mono">${hook.url}</h2>
+<dl>
+<dt>id</dt><dd class="mono">${hook.id}</dd>
+<dt>Events</dt><dd>${hook.events.join(', ')}</dd>
+<dt>State</dt><dd>${state(hook)}</dd>
+${hook.lastError ? html`<dt>Last error</dt><dd>${hook.lastError}</dd>` : ''}
+</dl>
+${
+  deliveries.length
+    ? html`<table><caption class="muted">Latest delivery attempts</caption>
+<thead><tr><th scope="col">When (UTC)</th><th scope="col">Attempt</th><th scope="col">Events</th><th scope="col">Positions</th><th scope="col">Answer</th><th scope="col">ms</th></tr></thead>
+<tbody>${deliveries.map(
+        (d) => html`<tr><td class="mono">${when(d.at)}</td><td class="num">${d.attempt}</td><td class="num">${d.events}</td><td class="mono">${d.firstSeq}–${d.lastSeq}</td>
+<td>${d.status === null ? '' : html`<span class="s${String(d.status)[0]}">${d.status}</span> `}${d.error ?? ''}</td><td class="num">${d.durationMs}</td></tr>`,
+      )}</tbody></table>`
+    : html`<p class="muted">Nothing sent yet.</p>`
+}
+</section>`,
+)}`;
 }
 
 export const messagePage = (title: string, message: string): Html => html`<h1>${title}</h1><p>${message}</p>`;

@@ -1,5 +1,7 @@
 import crypto from 'node:crypto';
+import pino from 'pino';
 import request from 'supertest';
+import { DEFAULT_DISPATCHER_OPTIONS, Dispatcher } from '../../src/outbox/dispatcher';
 import { createTestApp, GROUP, patchOp, USER, type ScimClient, type TestApp } from '../helpers/app';
 
 /** The operator pages through real HTTP: sign-in, the log and its filters, an entry, a user's "why", a group. */
@@ -207,6 +209,19 @@ describe('operator pages', () => {
     } finally {
       await t.db.knex.schema.renameTable('enrollments_gone', 'enrollments');
     }
+  });
+
+  it('shows webhook subscriptions with their state and delivery attempts', async () => {
+    const hook = (await admin.post('/webhooks', { url: 'http://127.0.0.1:9/nowhere', events: ['membership.added'] }).expect(201)).body as { id: string; secret: string };
+    expect((await page('/ops/webhooks').expect(200)).text).toContain('Nothing sent yet.');
+    const u = (await scim.post('/Users', { schemas: [USER], userName: 'webhook.page@example.com' })).body.id as string;
+    await scim.patch(`/Groups/${ids.group}`, patchOp({ op: 'add', path: 'members', value: [{ value: u }] })).expect(204);
+    await new Dispatcher(t.db, pino({ level: 'silent' }), { ...DEFAULT_DISPATCHER_OPTIONS, timeoutMs: 1000 }).runOnce();
+    const res = await page('/ops/webhooks').expect(200);
+    expect(res.text).toContain('http://127.0.0.1:9/nowhere');
+    expect(res.text).toContain('<span class="s4">retrying</span>: 1 failed');
+    expect(res.text).toContain('could not reach the receiver');
+    expect(res.text).not.toContain(hook.secret);
   });
 
   it('signs out by clearing the cookie', async () => {

@@ -13,7 +13,7 @@ describe('webhook delivery across a restart', () => {
     const port = await freePort(); // nobody listens there yet
     let server = await startServer(env);
     const call = async (path: string, token: string, method = 'GET', body?: unknown) => {
-      const res = await fetch(`${server.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body) });
+      const res = await fetch(`${server.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
       return (await res.json()) as Record<string, unknown> & { id: string; items: { status: number | null }[] };
     };
     const waitFor = async (what: string, check: () => Promise<boolean> | boolean) => {
