@@ -63,7 +63,7 @@ export function openDb(url: string, options: DbOptions = {}): Db {
           conn.pragma('busy_timeout = 5000');
           // ANALYZE reads at most this many index rows per index: planner statistics in milliseconds
           conn.pragma('analysis_limit = 1000');
-          cacheStatements(conn);
+          adaptStatements(conn);
           done(null, conn);
         },
       },
@@ -74,18 +74,24 @@ export function openDb(url: string, options: DbOptions = {}): Db {
 }
 
 /**
- * knex prepares every query anew; on SQLite, parsing and planning the same few dozen statements over
- * and over was a quarter of a PATCH's CPU time. Keep the most recent prepared statements per
- * connection, keyed by their SQL. Safe because knex runs each statement to completion (all()/run(),
- * never an open iterator), and SQLite re-prepares a cached statement by itself after a schema change.
+ * Two adaptations of the statements knex sends to a SQLite connection:
+ * - knex opens transactions with a deferred `BEGIN`: the write lock is taken at the first write, and a
+ *   transaction that read first and then wants to write gets SQLITE_BUSY at once, without waiting, when
+ *   another process holds the lock (SQLite cannot wait there without risking a deadlock). With several
+ *   processes on one file that is a 500; `BEGIN IMMEDIATE` takes the lock up front, so writers queue
+ *   (busy_timeout) instead of failing. In one process nothing changes: it has one connection.
+ * - knex prepares every query anew; parsing and planning the same few dozen statements over and over
+ *   was a quarter of a PATCH's CPU time. The most recent prepared statements are kept, keyed by SQL.
+ *   Safe because knex runs each statement to completion (all()/run(), never an open iterator), and
+ *   SQLite re-prepares a cached statement by itself after a schema change.
  */
-function cacheStatements(conn: SqliteConnection, size = 500): void {
+function adaptStatements(conn: SqliteConnection, size = 500): void {
   const prepare = conn.prepare.bind(conn);
   const cache = new Map<string, unknown>();
   conn.prepare = (sql: string) => {
     let statement = cache.get(sql);
     if (statement === undefined) {
-      statement = prepare(sql);
+      statement = prepare(sql === 'BEGIN;' ? 'BEGIN IMMEDIATE;' : sql);
       if (cache.size >= size) cache.delete(cache.keys().next().value!);
     } else cache.delete(sql); // re-inserted below: most recently used last
     cache.set(sql, statement);
