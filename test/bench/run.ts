@@ -22,6 +22,7 @@ let peakRss = 0;
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 const BIG = quick ? 20_000 : 100_000;
 const SMALL = 100;
+const MID = quick ? 5_000 : 10_000;
 const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 const PATCH_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
@@ -72,25 +73,41 @@ async function pool<T>(items: T[], concurrency: number, send: (item: T) => Promi
   return out;
 }
 
-async function floor(): Promise<Measured> {
+/** The HTTP floor: a bare express app answering a fixed JSON body (GET) and echoing a SCIM user (POST). */
+async function floor(): Promise<{ get: Measured; post: Measured }> {
   const port = await freePort();
   const child = spawn(
     process.execPath,
     [
       '-e',
-      `const e=require('express');const a=e();const body={schemas:['urn:ietf:params:scim:schemas:core:2.0:User'],id:'x',userName:'floor@example.com',active:true};a.get('/u',(q,r)=>r.json(body));a.listen(${port},'127.0.0.1',()=>console.log('up'))`,
+      `const e=require('express');const a=e();const body={schemas:['urn:ietf:params:scim:schemas:core:2.0:User'],id:'x',userName:'floor@example.com',active:true};a.get('/u',(q,r)=>r.json(body));a.post('/u',e.json({type:()=>true}),(q,r)=>r.status(201).json({...q.body,id:'x'}));a.listen(${port},'127.0.0.1',()=>console.log('up'))`,
     ],
     { stdio: ['ignore', 'pipe', 'inherit'], cwd: path.resolve(__dirname, '../../..') },
   );
   await new Promise((r) => child.stdout.once('data', r));
   try {
-    return await measure(`http://127.0.0.1:${port}/u`, {});
+    const get = await measure(`http://127.0.0.1:${port}/u`, {});
+    let n = 0;
+    const post = await measure(`http://127.0.0.1:${port}/u`, {
+      headers: { 'content-type': 'application/scim+json' },
+      requests: [{ method: 'POST', setupRequest: (req) => ({ ...req, body: JSON.stringify(newUserBody(`floor${n++}@example.com`)) }) }],
+    });
+    return { get, post };
   } finally {
     child.kill();
   }
 }
 
-async function benchEngine(engine: string, databaseUrl: string, rows: Row[], floorRps: number): Promise<void> {
+const newUserBody = (userName: string) => ({
+  schemas: [USER_SCHEMA],
+  userName,
+  name: { givenName: 'Given', familyName: 'Family' },
+  emails: [{ type: 'work', value: userName, primary: true }],
+  active: true,
+});
+
+async function benchEngine(engine: string, databaseUrl: string, rows: Row[], floors: { get: Measured; post: Measured }): Promise<void> {
+  const floorRps = floors.get.reqPerSec;
   const tenant = `bench-${crypto.randomBytes(4).toString('hex')}`;
   const token = (await roster(['token', 'create', '--tenant', tenant, '--scope', 'scim'], { DATABASE_URL: databaseUrl })).trim();
   const adminToken = (await roster(['token', 'create', '--tenant', tenant, '--scope', 'admin'], { DATABASE_URL: databaseUrl })).trim();
@@ -139,6 +156,7 @@ async function benchEngine(engine: string, databaseUrl: string, rows: Row[], flo
     const bigGroup = await group('big', ids.slice(0, BIG - 1));
     rows.push({ engine, scenario: `POST /Groups with ${BIG - 1} members (one request)`, reqPerSec: NaN, p50: NaN, p99: NaN, note: withRss(`${Date.now() - tg} ms`) });
     const smallGroup = await group('small', ids.slice(0, SMALL - 1));
+    const midGroup = await group('mid', ids.slice(0, MID - 1));
     const newcomer = ids[BIG - 1]!;
 
     // A real change each time: add the newcomer, then remove them, alternately.
@@ -156,6 +174,7 @@ async function benchEngine(engine: string, databaseUrl: string, rows: Row[], flo
       return r;
     };
     const small = await patchScenario(smallGroup, SMALL);
+    await patchScenario(midGroup, MID);
     const big = await patchScenario(bigGroup, BIG);
     // Roster refreshes SQLite's planner statistics every minute; let that happen after the bulk load.
     await new Promise((r) => setTimeout(r, 65_000));
@@ -166,24 +185,131 @@ async function benchEngine(engine: string, databaseUrl: string, rows: Row[], flo
       reqPerSec: NaN,
       p50: NaN,
       p99: NaN,
-      note: `ratio ${(small.reqPerSec / big.reqPerSec).toFixed(2)} (1.00 = cost does not grow with the group)`,
+      note: `ratio ${(small.reqPerSec / big.reqPerSec).toFixed(2)} (1.00 = cost does not grow with the group); ${(big.reqPerSec / floorRps).toFixed(3)} × express floor`,
     });
 
     const someId = ids[Math.floor(BIG / 2)]!;
     const byId = await measure(`${api}/Users/${someId}`, { headers });
     rows.push({ engine, scenario: 'GET /Users/{id}', ...byId, note: withRss(`${(byId.reqPerSec / floorRps).toFixed(2)} × express floor`) });
     const byName = await measure(`${api}/Users?filter=${encodeURIComponent(`userName eq "USER${Math.floor(BIG / 3)}@EXAMPLE.COM"`)}`, { headers });
-    rows.push({ engine, scenario: `GET /Users?filter=userName eq (${BIG} users)`, ...byName, note: withRss(`${(byName.reqPerSec / byId.reqPerSec).toFixed(2)} × GET by id`) });
+    rows.push({ engine, scenario: `GET /Users?filter=userName eq (${BIG} users)`, ...byName, note: withRss(`${(byName.reqPerSec / floorRps).toFixed(2)} × express floor`) });
     const byEmail = await measure(`${api}/Users?filter=${encodeURIComponent(`emails[type eq "work"].value eq "user${Math.floor(BIG / 4)}@example.com"`)}`, { headers });
     rows.push({ engine, scenario: 'GET /Users?filter=emails[type eq "work"].value eq', ...byEmail, note: withRss(`${(byEmail.reqPerSec / byId.reqPerSec).toFixed(2)} × GET by id`) });
     const deep = await measure(`${api}/Users?startIndex=${BIG - 200}&count=100`, { headers });
     rows.push({ engine, scenario: `GET /Users page of 100 at startIndex ${BIG - 200}`, ...deep, note: withRss('') });
+    const firstPage = await measure(`${api}/Users?startIndex=1&count=100`, { headers });
+    rows.push({ engine, scenario: 'GET /Users page of 100 at startIndex 1', ...firstPage, note: withRss('') });
     const listGroups = await measure(`${api}/Groups?excludedAttributes=members`, { headers });
     rows.push({ engine, scenario: 'GET /Groups?excludedAttributes=members', ...listGroups, note: withRss('') });
+    await writeScenarios(engine, api, headers, ids, rows, floors);
+    await entraInitialSync(engine, databaseUrl, rows);
     await enrollmentScenarios(engine, databaseUrl, `${server.url}/admin/v1`, adminToken, api, headers, bigGroup, ids, rows);
     rows.push({ engine, scenario: 'peak server RSS', reqPerSec: NaN, p50: NaN, p99: NaN, note: mb(peakRss) });
   } finally {
     clearInterval(rssTimer);
+    await server.stop();
+  }
+}
+
+/** Writes on the loaded database: POST unique users, PUT a user, PATCH active, each a real change. */
+async function writeScenarios(engine: string, api: string, headers: Record<string, string>, ids: string[], rows: Row[], floors: { get: Measured; post: Measured }): Promise<void> {
+  let n = 0;
+  const post = await measure(`${api}/Users`, {
+    headers,
+    requests: [{ method: 'POST', setupRequest: (req) => ({ ...req, body: JSON.stringify(newUserBody(`bench.new${n++}@example.com`)) }) }],
+  });
+  rows.push({
+    engine,
+    scenario: 'POST /Users (unique users, sync log and hooks on)',
+    ...post,
+    note: withRss(`${(post.reqPerSec / floors.get.reqPerSec).toFixed(2)} × express GET floor; ${(post.reqPerSec / floors.post.reqPerSec).toFixed(2)} × POST echo floor`),
+  });
+  const target = ids[7]!;
+  let k = 0;
+  const put = await measure(`${api}/Users/${target}`, {
+    headers,
+    requests: [{ method: 'PUT', setupRequest: (req) => ({ ...req, body: JSON.stringify({ ...newUserBody('user7@example.com'), displayName: `Seven ${k++}` }) }) }],
+  });
+  rows.push({ engine, scenario: 'PUT /Users/{id} (a real change each time)', ...put, note: withRss(`${(put.reqPerSec / floors.get.reqPerSec).toFixed(2)} × express GET floor`) });
+  let j = 0;
+  const active = await measure(`${api}/Users/${ids[8]!}`, {
+    headers,
+    requests: [
+      {
+        method: 'PATCH',
+        setupRequest: (req) => ({ ...req, body: JSON.stringify({ schemas: [PATCH_SCHEMA], Operations: [{ op: 'replace', path: 'active', value: j++ % 2 === 1 }] }) }),
+      },
+    ],
+  });
+  rows.push({ engine, scenario: 'PATCH active false/true (alternately)', ...active, note: withRss(`${(active.reqPerSec / floors.get.reqPerSec).toFixed(2)} × express GET floor`) });
+}
+
+/**
+ * An Entra-shaped initial sync on a fresh tenant, end to end: for each user a `userName eq` lookup
+ * then POST; for each group a `displayName eq` lookup, POST without members, then PATCHes adding
+ * members in Entra's shape (capitalised op, value lists), 8 requests in flight as Entra does.
+ */
+async function entraInitialSync(engine: string, databaseUrl: string, rows: Row[]): Promise<void> {
+  const USERS = quick ? 2_000 : 10_000;
+  const GROUPS = quick ? 20 : 100;
+  const PER_GROUP = 500; // 50,000 memberships at full size
+  const PER_PATCH = 50;
+  const tenant = `entra-${crypto.randomBytes(4).toString('hex')}`;
+  const token = (await roster(['token', 'create', '--tenant', tenant, '--scope', 'scim'], { DATABASE_URL: databaseUrl })).trim();
+  const server = await startServer({ DATABASE_URL: databaseUrl });
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' };
+  const api = `${server.url}/scim/v2`;
+  let requests = 0;
+  const send = async (method: string, url: string, body?: unknown) => {
+    requests++;
+    const res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text(); // read every body, so connections are reused at once
+    if (!res.ok) throw new Error(`Entra sync: ${method} ${url} → ${res.status} ${text}`);
+    return new Response(res.status === 204 ? null : text, { status: res.status });
+  };
+  try {
+    process.stdout.write(`[${engine}] Entra-shaped initial sync: ${USERS} users, ${GROUPS} groups, ${GROUPS * PER_GROUP} memberships…\n`);
+    const t0 = Date.now();
+    const ids: string[] = [];
+    await pool(Array.from({ length: USERS }, (_, i) => i), 8, async (i) => {
+      const userName = `entra${i}@contoso.com`;
+      await send('GET', `${api}/Users?filter=${encodeURIComponent(`userName eq "${userName}"`)}`);
+      const res = await send('POST', `${api}/Users`, {
+        schemas: [USER_SCHEMA, 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'],
+        externalId: crypto.randomUUID(),
+        userName,
+        active: 'True',
+        displayName: `Entra User ${i}`,
+        emails: [{ primary: true, type: 'work', value: userName }],
+        name: { givenName: 'Entra', familyName: `User ${i}` },
+        'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { department: `Dept ${i % 10}` },
+      });
+      ids[i] = ((await res.clone().json()) as { id: string }).id;
+      return res;
+    });
+    const patches: { groupId: string; members: string[] }[] = [];
+    await pool(Array.from({ length: GROUPS }, (_, g) => g), 8, async (g) => {
+      const displayName = `Entra Group ${g}`;
+      await send('GET', `${api}/Groups?excludedAttributes=members&filter=${encodeURIComponent(`displayName eq "${displayName}"`)}`);
+      const res = await send('POST', `${api}/Groups`, { schemas: [GROUP_SCHEMA], externalId: crypto.randomUUID(), displayName, members: [] });
+      const groupId = ((await res.clone().json()) as { id: string }).id;
+      const members = Array.from({ length: PER_GROUP }, (_, m) => ids[(g * 97 + m * 13) % USERS]!);
+      for (let p = 0; p < members.length; p += PER_PATCH) patches.push({ groupId, members: [...new Set(members.slice(p, p + PER_PATCH))] });
+      return res;
+    });
+    await pool(patches, 8, (p) =>
+      send('PATCH', `${api}/Groups/${p.groupId}`, { schemas: [PATCH_SCHEMA], Operations: [{ op: 'Add', path: 'members', value: p.members.map((value) => ({ value })) }] }),
+    );
+    const seconds = (Date.now() - t0) / 1000;
+    rows.push({
+      engine,
+      scenario: `Entra initial sync: ${USERS} users, ${GROUPS} groups, ${GROUPS * PER_GROUP} memberships`,
+      reqPerSec: requests / seconds,
+      p50: NaN,
+      p99: NaN,
+      note: `${seconds.toFixed(1)} s end to end, ${requests} requests`,
+    });
+  } finally {
     await server.stop();
   }
 }
@@ -365,11 +491,12 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   process.stdout.write(`Roster benchmark${quick ? ' (quick)' : ''}: ${BIG} users, ${DURATION} s per scenario\n`);
   const f = await floor();
-  rows.push({ engine: '-', scenario: 'floor: bare express GET fixed JSON', ...f });
+  rows.push({ engine: '-', scenario: 'floor: bare express GET fixed JSON', ...f.get });
+  rows.push({ engine: '-', scenario: 'floor: bare express POST echoing a SCIM user', ...f.post });
   await syncLogScenarios(rows);
   const sqlite = tempSqliteUrl('roster-bench-');
   try {
-    if (only !== 'sync-log') await benchEngine('sqlite', sqlite.url, rows, f.reqPerSec);
+    if (only !== 'sync-log') await benchEngine('sqlite', sqlite.url, rows, f);
   } finally {
     fs.rmSync(sqlite.dir, { recursive: true, force: true });
   }
@@ -382,7 +509,7 @@ async function main(): Promise<void> {
     try {
       const url = new URL(adminUrl);
       url.pathname = `/${name}`;
-      await benchEngine('postgres', url.toString(), rows, f.reqPerSec);
+      await benchEngine('postgres', url.toString(), rows, f);
     } finally {
       await admin.knex.raw(`drop database if exists ${name} with (force)`);
       await admin.close();
