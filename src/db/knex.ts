@@ -15,6 +15,20 @@ interface SqliteConnection {
 export interface Db {
   knex: Knex;
   dialect: Dialect;
+  /**
+   * Runs one read-only statement (SQL with `?` placeholders) outside knex's query builder and pool,
+   * for the reads every request makes (a token, a user, a page). On SQLite it runs on a reader
+   * connection of its own with its statements prepared once: WAL lets it read the last committed state
+   * while a write transaction holds the writer, so a GET never queues behind a 100,000-member fan-out.
+   * On PostgreSQL it is `knex.raw` on the pool.
+   */
+  read<T>(sql: string, bindings: readonly unknown[]): Promise<T[]>;
+  /**
+   * A number that changes whenever any connection, of this process or another, commits a change
+   * (SQLite's `data_version`): what was read under an unchanged number is still current. Undefined on
+   * PostgreSQL, which has no such cheap signal.
+   */
+  dataVersion?: () => number;
   close(): Promise<void>;
 }
 
@@ -36,7 +50,8 @@ export function openDb(url: string, options: DbOptions = {}): Db {
       pool: { min: 0, max: options.poolMax ?? 10 },
       acquireConnectionTimeout,
     });
-    return { knex, dialect: 'postgres', close: () => knex.destroy() };
+    const read = async <T>(sql: string, bindings: readonly unknown[]) => ((await knex.raw(sql, bindings as never[])) as { rows: T[] }).rows;
+    return { knex, dialect: 'postgres', read, close: () => knex.destroy() };
   }
   if (url.startsWith('sqlite:')) {
     const filename = url.slice('sqlite:'.length);
@@ -54,9 +69,7 @@ export function openDb(url: string, options: DbOptions = {}): Db {
         afterCreate: (conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) => {
           // SQLite's own lower() folds ASCII only; fold all of Unicode, as JavaScript and PostgreSQL do,
           // so case-insensitive filters agree with the lower-cased columns written from JavaScript.
-          conn.function('lower', { deterministic: true }, (s: unknown) => (typeof s === 'string' ? s.toLowerCase() : s));
-          // PostgreSQL's gen_random_uuid(), so set-based inserts are the same SQL on both engines
-          conn.function('gen_random_uuid', { deterministic: false }, () => crypto.randomUUID());
+          addFunctions(conn);
           conn.pragma('journal_mode = WAL');
           conn.pragma('synchronous = NORMAL');
           conn.pragma('foreign_keys = ON');
@@ -68,10 +81,88 @@ export function openDb(url: string, options: DbOptions = {}): Db {
         },
       },
     });
-    return { knex, dialect: 'sqlite', close: () => knex.destroy() };
+    const reader = filename === ':memory:' ? undefined : new SqliteReader(filename);
+    const read = reader
+      ? <T>(sql: string, bindings: readonly unknown[]): Promise<T[]> => {
+          try {
+            return Promise.resolve(reader.all<T>(sql, bindings));
+          } catch (err) {
+            return Promise.reject(err as Error);
+          }
+        }
+      : async <T>(sql: string, bindings: readonly unknown[]) => (await knex.raw(sql, bindings as never[])) as T[];
+    return {
+      knex,
+      dialect: 'sqlite',
+      read,
+      dataVersion: reader ? () => reader.dataVersion() : undefined,
+      close: async () => {
+        reader?.close();
+        await knex.destroy();
+      },
+    };
   }
   throw new Error(`DATABASE_URL must start with sqlite: or postgres:// (got "${url.replace(/\/\/[^@]*@/, '//***@')}")`);
 }
+
+/** SQLite functions Roster's SQL relies on, on every connection. */
+function addFunctions(conn: SqliteConnection): void {
+  // SQLite's own lower() folds ASCII only; fold all of Unicode, as JavaScript and PostgreSQL do,
+  // so case-insensitive filters agree with the lower-cased columns written from JavaScript.
+  conn.function('lower', { deterministic: true }, (s: unknown) => (typeof s === 'string' ? s.toLowerCase() : s));
+  // PostgreSQL's gen_random_uuid(), so set-based inserts are the same SQL on both engines
+  conn.function('gen_random_uuid', { deterministic: false }, () => crypto.randomUUID());
+}
+
+interface SqliteStatement {
+  all(bindings: unknown[]): unknown[];
+}
+
+/**
+ * A read-only connection beside knex's writer, opened at the first read (after migrations made the
+ * file). Each statement runs in autocommit, so it sees every transaction committed before it started.
+ */
+class SqliteReader {
+  private conn: (SqliteConnection & { close(): void }) | undefined;
+  private readonly statements = new Map<string, SqliteStatement>();
+
+  constructor(private readonly filename: string) {}
+
+  all<T>(sql: string, bindings: readonly unknown[]): T[] {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.connection().prepare(sql) as SqliteStatement;
+      if (this.statements.size >= 500) this.statements.delete(this.statements.keys().next().value!);
+      this.statements.set(sql, statement);
+    }
+    return statement.all(bindings.map(sqliteValue)) as T[];
+  }
+
+  dataVersion(): number {
+    return this.all<{ data_version: number }>('pragma data_version', [])[0]!.data_version;
+  }
+
+  close(): void {
+    this.conn?.close();
+    this.conn = undefined;
+    this.statements.clear();
+  }
+
+  private connection() {
+    if (!this.conn) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const Database = require('better-sqlite3') as new (file: string, opts: { readonly: boolean; fileMustExist: boolean }) => SqliteConnection & { close(): void };
+      const conn = new Database(this.filename, { readonly: true, fileMustExist: true });
+      addFunctions(conn);
+      conn.pragma('busy_timeout = 5000');
+      this.conn = conn;
+    }
+    return this.conn;
+  }
+}
+
+/** better-sqlite3 binds numbers, strings, bigints, buffers and null; knex binds booleans as 1/0 and dates as epoch ms. */
+const sqliteValue = (v: unknown): unknown => (typeof v === 'boolean' ? (v ? 1 : 0) : v instanceof Date ? v.valueOf() : v === undefined ? null : v);
 
 /**
  * Two adaptations of the statements knex sends to a SQLite connection:

@@ -3,7 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Knex } from 'knex';
 import type { Db } from '../db/knex';
 import { constraintOf } from '../db/errors';
-import { chunks, fromJson, now, toBool, type GroupRow, type UserRow } from '../db/tables';
+import { chunks, fromJson, now, placeholders, toBool, type GroupRow, type UserRow } from '../db/tables';
 import { StoreError, StoreErrors } from './errors';
 import { Hooks } from './hooks';
 import type { Cause, GroupProfile, GroupRecord, GroupStep, Member, UserProfile, UserRecord } from './types';
@@ -43,7 +43,7 @@ export class MembershipStore {
   // ---------- users ----------
 
   async getUser(tenantId: string, id: string): Promise<UserRecord | undefined> {
-    const row = await this.knex<UserRow>('users').where({ tenant_id: tenantId, id }).first();
+    const [row] = await this.db.read<UserRow>('select * from users where tenant_id = ? and id = ?', [tenantId, id]);
     return row && userFromRow(row);
   }
 
@@ -136,12 +136,11 @@ export class MembershipStore {
   async groupsOfUsers(tenantId: string, userIds: string[]): Promise<Map<string, { id: string; displayName: string }[]>> {
     const out = new Map<string, { id: string; displayName: string }[]>();
     for (const part of chunks(userIds)) {
-      const rows = (await this.knex('memberships as m')
-        .join('groups as g', 'g.id', 'm.group_id')
-        .where('m.tenant_id', tenantId)
-        .whereIn('m.user_id', part)
-        .orderBy(['m.user_id', 'g.display_name_lc', 'g.id'])
-        .select('m.user_id', 'g.id', 'g.display_name')) as { user_id: string; id: string; display_name: string }[];
+      const rows = await this.db.read<{ user_id: string; id: string; display_name: string }>(
+        `select m.user_id, g.id, g.display_name from memberships m join groups g on g.id = m.group_id
+         where m.tenant_id = ? and m.user_id in (${placeholders(part.length)}) order by m.user_id, g.display_name_lc, g.id`,
+        [tenantId, ...part],
+      );
       for (const r of rows) {
         const list = out.get(r.user_id) ?? [];
         list.push({ id: r.id, displayName: r.display_name });
@@ -154,7 +153,7 @@ export class MembershipStore {
   // ---------- groups ----------
 
   async getGroup(tenantId: string, id: string): Promise<GroupRecord | undefined> {
-    const row = await this.knex<GroupRow>('groups').where({ tenant_id: tenantId, id }).first();
+    const [row] = await this.db.read<GroupRow>('select * from groups where tenant_id = ? and id = ?', [tenantId, id]);
     return row && groupFromRow(row);
   }
 
@@ -166,17 +165,11 @@ export class MembershipStore {
   async membersOfGroups(tenantId: string, groupIds: string[]): Promise<Map<string, Member[]>> {
     const out = new Map<string, Member[]>();
     for (const part of chunks(groupIds)) {
-      const rows = (await this.knex('memberships as m')
-        .join('users as u', 'u.id', 'm.user_id')
-        .where('m.tenant_id', tenantId)
-        .whereIn('m.group_id', part)
-        .orderBy(['m.group_id', 'u.user_name_lc'])
-        .select('m.group_id', 'u.id', 'u.user_name', 'u.display_name')) as {
-        group_id: string;
-        id: string;
-        user_name: string;
-        display_name: string | null;
-      }[];
+      const rows = await this.db.read<{ group_id: string; id: string; user_name: string; display_name: string | null }>(
+        `select m.group_id, u.id, u.user_name, u.display_name from memberships m join users u on u.id = m.user_id
+         where m.tenant_id = ? and m.group_id in (${placeholders(part.length)}) order by m.group_id, u.user_name_lc`,
+        [tenantId, ...part],
+      );
       for (const r of rows) {
         const list = out.get(r.group_id) ?? [];
         list.push({ userId: r.id, userName: r.user_name, displayName: r.display_name });
@@ -305,13 +298,23 @@ export class MembershipStore {
       if (opts.where) qb.where(opts.where);
       return qb;
     };
+    const read = <T>(qb: Knex.QueryBuilder) => {
+      const { sql, bindings } = qb.toSQL();
+      return this.db.read<T>(sql, bindings);
+    };
     const idsQuery = matching().select(`${table}.id`).offset(opts.offset).limit(opts.limit);
     applyOrder(idsQuery, table, opts.orderBy);
-    const [ids, total] = await Promise.all([
-      opts.limit > 0 ? (idsQuery.pluck(`${table}.id`) as unknown as Promise<string[]>) : Promise.resolve([] as string[]),
-      countOf(matching()),
-    ]);
-    const rows = ids.length ? ((await this.knex(table).where('tenant_id', tenantId).whereIn('id', ids)) as Row[]) : [];
+    const ids = opts.limit > 0 ? (await read<{ id: string }>(idsQuery)).map((r) => r.id) : [];
+    // A page that is not full, and not past the end, tells the total without counting.
+    const total =
+      ids.length > 0 && ids.length < opts.limit
+        ? opts.offset + ids.length
+        : ids.length === 0 && opts.offset === 0 && opts.limit > 0
+          ? 0
+          : Number((await read<{ n: number | string }>(matching().count({ n: '*' })))[0]?.n ?? 0);
+    const rows = ids.length
+      ? await this.db.read<Row>(`select * from ${table} where tenant_id = ? and id in (${placeholders(ids.length)})`, [tenantId, ...ids])
+      : [];
     const byId = new Map(rows.map((r) => [r.id, r]));
     return { items: ids.flatMap((id) => (byId.has(id) ? [fromRow(byId.get(id)!)] : [])), total };
   }

@@ -32,6 +32,12 @@ const hashOf = (secret: string): string => crypto.createHash('sha256').update(se
  */
 export class Tenancy {
   private readonly lastUseWritten = new Map<string, number>();
+  /**
+   * Token rows by hash, with the database's data version they were read at (SQLite only). Any commit
+   * changes the version, a revocation included, so a cached row is used only while nothing at all has
+   * been written since: revocation still takes effect on the next request.
+   */
+  private readonly cache = new Map<string, { version: number; row: (TokenRow & { tenant_name: string }) | undefined }>();
 
   constructor(private readonly db: Db) {}
 
@@ -103,11 +109,7 @@ export class Tenancy {
   async check(token: string, scope: Scope): Promise<{ principal: Principal } | { refused: { tenantId: string; tokenName: string; reason: string } } | undefined> {
     if (!token || token.length > 200) return undefined;
     const hash = hashOf(token);
-    const row = (await this.db.knex('tokens as t')
-      .join('tenants as n', 'n.id', 't.tenant_id')
-      .where('t.hash', hash)
-      .select('t.*', 'n.name as tenant_name')
-      .first()) as (TokenRow & { tenant_name: string }) | undefined;
+    const row = await this.tokenRow(hash);
     // The lookup is by hash; compare again in constant time so no timing tells how much matched.
     if (!row || !crypto.timingSafeEqual(Buffer.from(row.hash, 'hex'), Buffer.from(hash, 'hex'))) return undefined;
     if (row.revoked_at) return { refused: { tenantId: row.tenant_id, tokenName: row.name, reason: `token "${row.name}" was revoked at ${row.revoked_at}` } };
@@ -116,6 +118,21 @@ export class Tenancy {
     }
     this.noteUse(row.id);
     return { principal: { tenantId: row.tenant_id, tenantName: row.tenant_name, tokenId: row.id, tokenName: row.name, scope } };
+  }
+
+  private async tokenRow(hash: string): Promise<(TokenRow & { tenant_name: string }) | undefined> {
+    const version = this.db.dataVersion?.();
+    const cached = version === undefined ? undefined : this.cache.get(hash);
+    if (cached && cached.version === version) return cached.row;
+    const [row] = await this.db.read<TokenRow & { tenant_name: string }>(
+      'select t.*, n.name as tenant_name from tokens t join tenants n on n.id = t.tenant_id where t.hash = ?',
+      [hash],
+    );
+    if (version !== undefined && row) {
+      if (this.cache.size >= 1000) this.cache.clear();
+      this.cache.set(hash, { version, row });
+    }
+    return row;
   }
 
   /** last_used_at is informative: write it at most once a minute per token, off the request path. */

@@ -1,0 +1,47 @@
+import request from 'supertest';
+import { createTestApp, USER, type TestApp } from '../helpers/app';
+
+/**
+ * Reads go through Db.read: on SQLite a reader connection of its own beside knex's one writer, on
+ * PostgreSQL the pool. Either way a read sees what is committed and does not wait for a writer.
+ */
+describe('reads beside a running write transaction', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({}, { acquireTimeoutMs: 2000 });
+  });
+  afterAll(async () => t.close());
+
+  it('answers GET, a filter and a page at once with the committed state while a transaction holds the writer', async () => {
+    const scim = await t.scim();
+    const created = await scim.post('/Users', { schemas: [USER], userName: 'reader@example.com', displayName: 'Committed' }).expect(201);
+    const id = created.body.id as string;
+    await t.db.knex.transaction(async (tx) => {
+      await tx('users').where({ id }).update({ display_name: 'Uncommitted', user_name: 'changed@example.com', user_name_lc: 'changed@example.com' });
+      const started = Date.now();
+      const byId = await scim.get(`/Users/${id}`).expect(200);
+      expect(byId.body.displayName).toBe('Committed');
+      const byName = await scim.get(`/Users?filter=${encodeURIComponent('userName eq "reader@example.com"')}`).expect(200);
+      expect(byName.body.totalResults).toBe(1);
+      const uncommitted = await scim.get(`/Users?filter=${encodeURIComponent('userName eq "changed@example.com"')}`).expect(200);
+      expect(uncommitted.body.totalResults).toBe(0);
+      // Under the acquire timeout (2 s): these reads did not wait for the writer's connection.
+      expect(Date.now() - started).toBeLessThan(2000);
+    });
+    const after = await scim.get(`/Users/${id}`).expect(200);
+    expect(after.body.displayName).toBe('Committed'); // the raw update left `data` alone: the columns changed
+    expect(after.body.userName).toBe('changed@example.com');
+  });
+
+  it('refuses a revoked token on the very next request, and a new token of the tenant at once', async () => {
+    const token = (await t.tenancy.createToken('acme', 'scim', 'short-lived')).token;
+    const get = (bearer: string) => request(t.app).get('/scim/v2/Users').set('authorization', `Bearer ${bearer}`);
+    expect((await get(token)).status).toBe(200);
+    expect((await get(token)).status).toBe(200); // now from the token cache
+    const info = (await t.tenancy.listTokens('acme')).find((i) => i.name === 'short-lived')!;
+    await t.tenancy.revokeToken(info.id);
+    expect((await get(token)).status).toBe(401);
+    const fresh = (await t.tenancy.createToken('acme', 'scim', 'fresh')).token;
+    expect((await get(fresh)).status).toBe(200);
+  });
+});
