@@ -1,4 +1,4 @@
-import crypto from 'node:crypto';
+import { newId } from './ids';
 import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { Config } from './config';
@@ -13,6 +13,7 @@ import { routeTemplate, type Metrics } from './metrics';
 import { opsRouter } from './ops/router';
 import { WebhookStore } from './outbox/webhooks';
 import { scimRouter } from './scim/router';
+import { rememberJsonBodies } from './synclog/capture';
 import { registerChangeLog } from './synclog/changes';
 import type { SyncLog } from './synclog/sync-log';
 import type { Tenancy } from './tenancy/tokens';
@@ -34,12 +35,8 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', deps.config.trustProxy);
   app.set('etag', false); // ETags are the resources' versions, set by the routes
 
-  app.use((req, res, next) => {
-    req.requestId = crypto.randomUUID();
-    res.setHeader('X-Request-Id', req.requestId);
-    next();
-  });
-  app.use(measure(deps.metrics, deps.log));
+  rememberJsonBodies(app);
+  app.use(observe(deps));
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -98,19 +95,25 @@ export function createApp(deps: AppDeps): Express {
   return app;
 }
 
-/** Metrics for every request, and a debug line with its request id (errors are logged where they happen). */
-function measure(metrics: Metrics, log: Logger): RequestHandler {
+/**
+ * The first middleware: a request id (answered as X-Request-Id), and one close listener per response
+ * that counts it in the metrics, logs a debug line and hands the sync log its entry.
+ */
+function observe(deps: Pick<AppDeps, 'metrics' | 'log' | 'syncLog'>): RequestHandler {
+  const { metrics, log, syncLog } = deps;
   return (req, res, next) => {
     const started = process.hrtime.bigint();
+    req.requestId = newId();
+    res.setHeader('X-Request-Id', req.requestId);
     res.once('close', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = routeTemplate(req.originalUrl);
       const status = res.writableFinished ? res.statusCode : 499;
-      metrics.requests.inc({ route, method: req.method, status: String(status), tenant: req.principal?.tenantName ?? 'none' });
-      metrics.latency.observe({ route, method: req.method }, seconds);
+      metrics.recordRequest(route, req.method, status, req.principal?.tenantName ?? 'none', seconds);
       if (log.isLevelEnabled('debug')) {
         log.debug({ requestId: req.requestId, method: req.method, route, status, ms: Math.round(seconds * 1000), tenant: req.principal?.tenantName }, 'request');
       }
+      syncLog.finished(req, res, seconds * 1000);
     });
     next();
   };

@@ -79,6 +79,22 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'roster_' });
   }
 
+  /** Label-bound children by their labels: prom-client checks and hashes label objects on every call. */
+  private readonly children = new Map<string, { count: { inc(): void }; latency: { observe(v: number): void } }>();
+
+  /** A finished HTTP request (route is a template: label values stay bounded). */
+  recordRequest(route: string, method: string, status: number, tenant: string, seconds: number): void {
+    const key = `${route} ${method} ${status} ${tenant}`;
+    let child = this.children.get(key);
+    if (!child) {
+      if (this.children.size >= 10_000) this.children.clear();
+      child = { count: this.requests.labels(route, method, String(status), tenant), latency: this.latency.labels(route, method) };
+      this.children.set(key, child);
+    }
+    child.count.inc();
+    child.latency.observe(seconds);
+  }
+
   /** A committed change, from the change recorder. */
   changeCommitted(kind: ChangeKind, count: number): void {
     const [family, change] = kind.split('.') as [string, string];

@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/knex';
 import type { Cause } from '../membership/types';
 import type { Metrics } from '../metrics';
-import { captureRequests } from './capture';
+import type { Request, Response } from 'express';
+import { captureRequests, entryOf } from './capture';
 import { ChangeRecorder } from './changes';
 import { redactedJson } from './redact';
 import { SyncLogReader } from './reader';
@@ -55,8 +56,15 @@ export class SyncLog {
     this.reader = new SyncLogReader(db);
   }
 
+  /** Marks the requests of an API for the log: SCIM logs every request, the admin API what changes state. */
   capture(source: 'scim' | 'admin') {
-    return captureRequests(this.writer, { source, writesOnly: source === 'admin', maxBodyChars: this.config.maxBodyChars });
+    return captureRequests(this.writer.enabled, { source, writesOnly: source === 'admin', maxBodyChars: this.config.maxBodyChars });
+  }
+
+  /** A request is done (the app's close listener): its entry, if it was captured, goes to the writer. */
+  finished(req: Request, res: Response, durationMs: number): void {
+    const entry = entryOf(req, res, durationMs);
+    if (entry) this.writer.add(entry);
   }
 
   /**
