@@ -1,8 +1,8 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { migrationSource } from '../../migrations';
+import { newId } from '../ids';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -110,8 +110,9 @@ function addFunctions(conn: SqliteConnection): void {
   // SQLite's own lower() folds ASCII only; fold all of Unicode, as JavaScript and PostgreSQL do,
   // so case-insensitive filters agree with the lower-cased columns written from JavaScript.
   conn.function('lower', { deterministic: true }, (s: unknown) => (typeof s === 'string' ? s.toLowerCase() : s));
-  // PostgreSQL's gen_random_uuid(), so set-based inserts are the same SQL on both engines
-  conn.function('gen_random_uuid', { deterministic: false }, () => crypto.randomUUID());
+  // PostgreSQL's gen_random_uuid(), so set-based inserts are the same SQL on both engines. Here the
+  // ids are time-ordered (UUIDv7, see ids.ts): 100,000 new enrollments fill their index in order.
+  conn.function('gen_random_uuid', { deterministic: false }, () => newId());
 }
 
 interface SqliteStatement {

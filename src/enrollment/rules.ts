@@ -18,23 +18,29 @@ function plus(dialect: Dialect, isoColumn: string, nSql: string, unit: 'day' | '
 }
 
 /**
+ * Rule 8: the due date one grant gives, started at `startedAt` (SQL): a relative due date counts from
+ * the start, and an absolute one already past at joining gives LATE_JOINER_MIN_DAYS.
+ */
+function dueOf(dialect: Dialect, startedAt: string): string {
+  return `case
+      when a.due_in_days is not null then ${plus(dialect, startedAt, 'a.due_in_days')}
+      when a.due_date is not null and a.due_date < ${startedAt} then ${plus(dialect, startedAt, String(LATE_JOINER_MIN_DAYS))}
+      else a.due_date end`;
+}
+
+/**
  * Rules 7 and 8, overlaps resolve to the strictest: mandatory if any open grant's assignment is, and
- * the earliest due date of the open grants, where a relative due date counts from the grant's start
- * and an absolute one already past at joining gives LATE_JOINER_MIN_DAYS. One statement per 500
- * enrollments; a completed enrollment's dates never move.
+ * the earliest due date of the open grants (dueOf each). One statement per 500 enrollments; a
+ * completed enrollment's dates never move.
  */
 export async function recomputeTerms(tx: Knex.Transaction, env: RuleEnv, enrollmentIds: readonly string[]): Promise<void> {
   const at = now();
   const open = `from grants g join assignments a on a.id = g.assignment_id where g.enrollment_id = enrollments.id and g.ended_at is null`;
-  const due = `case
-      when a.due_in_days is not null then ${plus(env.dialect, 'g.started_at', 'a.due_in_days')}
-      when a.due_date is not null and a.due_date < g.started_at then ${plus(env.dialect, 'g.started_at', String(LATE_JOINER_MIN_DAYS))}
-      else a.due_date end`;
   for (const ids of chunks([...new Set(enrollmentIds)], 500)) {
     await tx.raw(
       `update enrollments set
          mandatory = (coalesce((select max(case when a.mandatory then 1 else 0 end) ${open}), 0) = 1),
-         due_at = (select min(${due}) ${open}),
+         due_at = (select min(${dueOf(env.dialect, 'g.started_at')}) ${open}),
          updated_at = ?
        where state <> 'completed' and id in (${placeholders(ids)})`,
       [at, ...ids],
@@ -100,17 +106,21 @@ export async function openGrants(tx: Knex.Transaction, env: RuleEnv, tenantId: s
     }
   }
   for (const { sql: members, bindings } of parts) {
-    // A deactivated user's new enrollment starts paused (rule 6).
+    // A deactivated user's new enrollment starts paused (rule 6). A new enrollment's only open grants
+    // are the ones this fan-out opens, from one assignment per content in a group (assignments are
+    // unique per group and content): its terms are that assignment's, written here rather than
+    // recomputed. Tenant-wide, several groups may lead to it; those are recomputed below.
     const created = await raw<{ id: string }>(
       tx,
-      `insert into enrollments (id, tenant_id, user_id, content_id, state, paused, progress, mandatory, created_at, updated_at)
+      `insert into enrollments (id, tenant_id, user_id, content_id, state, paused, progress, mandatory, due_at, created_at, updated_at)
        select cast(gen_random_uuid() as varchar(36)), ?, m.user_id, a.content_id,
-              case when u.active then 'active' else 'suspended' end, not u.active, 0, false, ?, ?
-       from memberships m join assignments a on a.group_id = m.group_id join users u on u.id = m.user_id
+              case when u.active then 'active' else 'suspended' end, not u.active, 0, a.mandatory, ${dueOf(env.dialect, 't.started_at')}, ?, ?
+       from (select cast(? as varchar(30)) as started_at) t
+       cross join memberships m join assignments a on a.group_id = m.group_id join users u on u.id = m.user_id
        where ${members}
        on conflict (user_id, content_id) do nothing
        returning id`,
-      [tenantId, at, at, ...bindings],
+      [tenantId, at, at, at, ...bindings],
     );
     delta.enrollmentsCreated += created.length;
     await changed(tx, env, tenantId, 'enrollment.created', created.map((r) => r.id), cause);
@@ -127,8 +137,10 @@ export async function openGrants(tx: Knex.Transaction, env: RuleEnv, tenantId: s
       [tenantId, at, causeOf(cause), ...bindings],
     );
     delta.grantsOpened += opened.length;
-    const enrollmentIds = [...new Set(opened.map((r) => r.enrollment_id))];
-    for (const ids of chunks(enrollmentIds, 500)) {
+    const fresh = new Set(created.map((r) => r.id));
+    // Enrollments that existed before and got a grant now: they may resume, and their terms change.
+    const existing = [...new Set(opened.map((r) => r.enrollment_id))].filter((id) => !fresh.has(id));
+    for (const ids of chunks(existing, 500)) {
       // Reactivated, or, for a deactivated user, marked to resume when the user is reactivated.
       const reactivated = await raw<{ id: string; state: string }>(
         tx,
@@ -144,7 +156,7 @@ export async function openGrants(tx: Knex.Transaction, env: RuleEnv, tenantId: s
       delta.enrollmentsReactivated += active.length;
       await changed(tx, env, tenantId, 'enrollment.reactivated', active, cause);
     }
-    await recomputeTerms(tx, env, enrollmentIds);
+    await recomputeTerms(tx, env, 'tenantWide' in scope ? opened.map((r) => r.enrollment_id) : existing);
   }
   return delta;
 }

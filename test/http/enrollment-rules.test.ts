@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { AssignmentStore } from '../../src/enrollment/assignments';
+import { recomputeTerms } from '../../src/enrollment/rules';
 import { createTestApp, GROUP, patchOp, USER, type ScimClient, type TestApp } from '../helpers/app';
 
 interface EnrollmentBody {
@@ -252,6 +253,28 @@ describe('enrollment rules', () => {
     const lateOne = byContent.get(late)!;
     expect(days(lateOne.grants[0]!.startedAt, lateOne.dueAt!)).toBe(7);
     expect(byContent.get(onTime)!.dueAt).toBe(future);
+  });
+
+  it('rules 7 and 8: the terms a new enrollment is created with are the ones a recomputation from its grants gives', async () => {
+    const [relative, late, mandatory, plain] = [await newContent(), await newContent(), await newContent(), await newContent()];
+    const members = [await newUser(), await newUser(), await newUser()];
+    const g = await newGroup(members.slice(0, 2));
+    await assign(g, { contentId: relative, dueInDays: 14 });
+    await assign(g, { contentId: late, dueDate: '2020-01-01' });
+    await assign(g, { contentId: mandatory, mandatory: true, dueDate: '2031-06-30' });
+    await assign(g, { contentId: plain });
+    await join(g, members[2]!); // a joiner's enrollments come from the same statement as an assignment's
+    const terms = async () => {
+      const rows = (await t.db.knex('enrollments').whereIn('user_id', members).orderBy('id').select('id', 'mandatory', 'due_at')) as { id: string; mandatory: unknown; due_at: string | null }[];
+      return rows.map((r) => ({ ...r, mandatory: Boolean(r.mandatory) }));
+    };
+    const written = await terms();
+    expect(written).toHaveLength(12);
+    expect(written.filter((r) => r.mandatory)).toHaveLength(3);
+    expect(written.filter((r) => r.due_at === null)).toHaveLength(3);
+    const ids = written.map((r) => r.id);
+    await t.db.knex.transaction((tx) => recomputeTerms(tx, { dialect: t.db.dialect, changes: t.syncLog.changes }, ids));
+    expect(await terms()).toEqual(written);
   });
 
   it('rule 7: changing an assignment’s terms moves the terms of the enrollments it grants', async () => {
