@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import { transactionOrDryRun, type Db } from '../db/knex';
 import { constraintOf } from '../db/errors';
 import { now, toBool } from '../db/tables';
@@ -6,6 +5,7 @@ import { StoreError, StoreErrors } from '../membership/errors';
 import type { Cause } from '../membership/types';
 import type { ChangeSink } from '../synclog/changes';
 import { openGrants, recertifyDue, recomputeTerms, reconcile, unassign, type EndDelta, type GrantDelta, type ReconcileCounts, type RuleEnv } from './rules';
+import { newId } from '../ids';
 
 export type LeavePolicy = 'suspend' | 'keep' | 'suspendIfNotStarted';
 
@@ -96,7 +96,7 @@ export class AssignmentStore {
       const content = (await tx('content').where({ tenant_id: tenantId, id: input.contentId }).first('id')) as { id: string } | undefined;
       if (!content) throw StoreErrors.contentNotFound(input.contentId);
       const row: AssignmentRow = {
-        id: crypto.randomUUID(),
+        id: newId(),
         tenant_id: tenantId,
         group_id: groupId,
         content_id: input.contentId,

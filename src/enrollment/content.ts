@@ -1,8 +1,8 @@
-import crypto from 'node:crypto';
 import type { Db } from '../db/knex';
 import { constraintOf } from '../db/errors';
 import { now } from '../db/tables';
 import { StoreError } from '../membership/errors';
+import { newId } from '../ids';
 
 export const CONTENT_KINDS = ['course', 'program', 'scenario', 'bot', 'persona'] as const;
 export type ContentKind = (typeof CONTENT_KINDS)[number];
@@ -54,7 +54,7 @@ export class ContentStore {
   async create(tenantId: string, input: { kind: ContentKind; title: string; externalId?: string | null }): Promise<Content> {
     const at = now();
     const row: ContentRow = {
-      id: crypto.randomUUID(),
+      id: newId(),
       tenant_id: tenantId,
       kind: input.kind,
       title: input.title,

@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { Knex } from 'knex';
 import type { Db } from '../db/knex';
@@ -7,6 +6,7 @@ import { chunks, fromJson, now, placeholders, toBool, type GroupRow, type UserRo
 import { StoreError, StoreErrors } from './errors';
 import { Hooks } from './hooks';
 import type { Cause, GroupProfile, GroupRecord, GroupStep, Member, UserProfile, UserRecord } from './types';
+import { newId } from '../ids';
 
 export interface WriteOptions {
   cause: Cause;
@@ -54,7 +54,7 @@ export class MembershipStore {
   async createUser(tenantId: string, profile: UserProfile, opts: WriteOptions): Promise<UserRecord> {
     return this.knex.transaction(async (tx) => {
       const at = now();
-      const user: UserRecord = { ...profile, id: crypto.randomUUID(), tenantId, createdAt: at, updatedAt: at, version: 1 };
+      const user: UserRecord = { ...profile, id: newId(), tenantId, createdAt: at, updatedAt: at, version: 1 };
       try {
         await tx('users').insert(userToRow(user));
       } catch (err) {
@@ -186,7 +186,7 @@ export class MembershipStore {
   async createGroup(tenantId: string, profile: GroupProfile, memberIds: string[], opts: WriteOptions): Promise<GroupRecord> {
     return this.knex.transaction(async (tx) => {
       const at = now();
-      const group: GroupRecord = { ...profile, id: crypto.randomUUID(), tenantId, createdAt: at, updatedAt: at, version: 1 };
+      const group: GroupRecord = { ...profile, id: newId(), tenantId, createdAt: at, updatedAt: at, version: 1 };
       await tx('groups').insert(groupToRow(group));
       await this.hooks.emit(tx, { type: 'group.created', tenantId, group, cause: opts.cause });
       const added = await insertMembers(tx, tenantId, group.id, memberIds);

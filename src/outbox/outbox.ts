@@ -1,7 +1,7 @@
-import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { chunks, now } from '../db/tables';
 import type { Cause } from '../membership/types';
+import { newId } from '../ids';
 
 export type EventType =
   | 'membership.added'
@@ -29,7 +29,7 @@ export async function writeEvents(
   if (!ids.length) return;
   const at = now();
   const rows = chunks([...new Set(ids)], 500).map((part) => ({
-    id: crypto.randomUUID(),
+    id: newId(),
     tenant_id: tenantId,
     type,
     payload: JSON.stringify({ ...extra, [idsKey]: part }),

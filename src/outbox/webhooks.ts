@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Db } from '../db/knex';
+import { newId } from '../ids';
 
 export interface Webhook {
   id: string;
@@ -76,7 +77,7 @@ export class WebhookStore {
     const at = new Date().toISOString();
     const cursor = await startingCursor(this.db.knex, this.db.dialect);
     const row: WebhookRow = {
-      id: crypto.randomUUID(),
+      id: newId(),
       tenant_id: tenantId,
       url: input.url,
       event_types: JSON.stringify(input.events),

@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Db } from '../db/knex';
 import type { Cause } from '../membership/types';
@@ -9,6 +8,7 @@ import { ChangeRecorder } from './changes';
 import { redactedJson } from './redact';
 import { SyncLogReader } from './reader';
 import { DEFAULT_WRITER_OPTIONS, SyncLogWriter } from './writer';
+import { newId } from '../ids';
 
 export interface SyncLogConfig {
   enabled: boolean;
@@ -72,7 +72,7 @@ export class SyncLog {
    * entry of its own, so its changes and the grants it opens point at an entry that says what ran.
    */
   async job<T>(what: { tenantId: string; source: 'cli' | 'rule'; name: string; actor?: string }, work: (cause: Cause) => Promise<T>): Promise<T> {
-    const requestId = crypto.randomUUID();
+    const requestId = newId();
     const at = new Date().toISOString();
     const started = process.hrtime.bigint();
     const entry = (status: number, body: unknown, error: string | null) => ({

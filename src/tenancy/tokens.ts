@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Db } from '../db/knex';
 import { now, type TenantRow, type TokenRow } from '../db/tables';
+import { newId } from '../ids';
 
 export type Scope = 'scim' | 'admin';
 export const SCOPES: readonly Scope[] = ['scim', 'admin'];
@@ -44,7 +45,7 @@ export class Tenancy {
   async ensureTenant(name: string): Promise<TenantRow> {
     const existing = await this.db.knex<TenantRow>('tenants').where({ name }).first();
     if (existing) return existing;
-    const row: TenantRow = { id: crypto.randomUUID(), name, created_at: now() };
+    const row: TenantRow = { id: newId(), name, created_at: now() };
     await this.db.knex('tenants').insert(row).onConflict('name').ignore();
     return (await this.db.knex<TenantRow>('tenants').where({ name }).first())!;
   }
@@ -60,7 +61,7 @@ export class Tenancy {
     const tenant = await this.ensureTenant(tenantName);
     const token = `rst_${scope}_${crypto.randomBytes(32).toString('base64url')}`;
     const row: TokenRow = {
-      id: crypto.randomUUID(),
+      id: newId(),
       tenant_id: tenant.id,
       name: name ?? `${scope}-${new Date().toISOString().slice(0, 10)}`,
       scope,
