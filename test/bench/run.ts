@@ -213,7 +213,7 @@ async function benchEngine(engine: string, databaseUrl: string, rows: Row[], flo
         note: withRss(`${r.m.non2xx ? `${r.m.non2xx} non-2xx; ` : ''}floor ${r.floorRps.toFixed(0)} req/s`),
       });
       // Leave the group as it was: remove any outsider still in it.
-      const left = Math.floor(k / outsiders.length) % 2 === 0 ? outsiders.slice(0, k % outsiders.length) : [];
+      const left = Math.floor(k / outsiders.length) % 2 === 0 ? outsiders.slice(0, k % outsiders.length) : outsiders.slice(k % outsiders.length);
       for (let i = 0; i < left.length; i += 500) {
         const value = left.slice(i, i + 500).map((v) => ({ value: v }));
         await fetch(`${api}/Groups/${groupId}`, { method: 'PATCH', headers, body: JSON.stringify({ schemas: [PATCH_SCHEMA], Operations: [{ op: 'remove', path: 'members', value }] }) });
