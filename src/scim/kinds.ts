@@ -46,10 +46,12 @@ export async function renderMany<R extends { id: string }, X>(
   records: R[],
   base: string,
   projection: Projection,
+  /** The related values when the caller already knows them (a user just created has no groups). */
+  known?: Map<string, X[]>,
 ): Promise<Record<string, unknown>[]> {
   const related =
     wants(projection, kind.related.attribute) && records.length
-      ? await kind.related.load(deps.store, tenantId, records.map((r) => r.id))
+      ? (known ?? (await kind.related.load(deps.store, tenantId, records.map((r) => r.id))))
       : undefined;
   return records.map((r) => project(kind.render(r, related ? (related.get(r.id) ?? []) : undefined, base), projection, kind.definition()));
 }

@@ -14,9 +14,9 @@ export function usersRouter(deps: ScimDeps): Router {
   const router = Router();
 
   /** The user as the response body, honouring `attributes` / `excludedAttributes`. */
-  const answer = async (req: Request, res: Response, user: UserRecord, status: number) => {
+  const answer = async (req: Request, res: Response, user: UserRecord, status: number, groups?: Map<string, { id: string; displayName: string }[]>) => {
     res.setHeader('ETag', etagOf(user.version));
-    const [body] = await renderMany(deps, USERS, principalOf(req).tenantId, [user], baseUrlOf(req), projectionOf(req, userDefinition()));
+    const [body] = await renderMany(deps, USERS, principalOf(req).tenantId, [user], baseUrlOf(req), projectionOf(req, userDefinition()), groups);
     res.status(status).json(body);
   };
 
@@ -38,7 +38,7 @@ export function usersRouter(deps: ScimDeps): Router {
   router.post('/', async (req, res) => {
     const user = await store.createUser(principalOf(req).tenantId, userProfileFromScim(req.body), { cause: causeOf(req) });
     res.location(`${baseUrlOf(req)}/Users/${user.id}`);
-    await answer(req, res, user, 201);
+    await answer(req, res, user, 201, new Map([[user.id, []]])); // a user just created is in no group
   });
 
   router.put('/:id', async (req, res) => {
