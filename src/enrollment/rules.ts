@@ -5,7 +5,7 @@ import type { Hooks } from '../membership/hooks';
 import type { Cause } from '../membership/types';
 import { writeEvents } from '../outbox/outbox';
 import type { ChangeSink } from '../synclog/changes';
-import { placeholders, raw } from './sql';
+import { placeholders, raw } from '../db/sql';
 
 /** Rule 8: a late joiner whose absolute due date has already passed gets this many days from joining. */
 export const LATE_JOINER_MIN_DAYS = 7;
@@ -37,7 +37,8 @@ export async function recomputeTerms(tx: Knex.Transaction, env: RuleEnv, enrollm
   const at = now();
   const open = `from grants g join assignments a on a.id = g.assignment_id where g.enrollment_id = enrollments.id and g.ended_at is null`;
   for (const ids of chunks([...new Set(enrollmentIds)], 500)) {
-    await tx.raw(
+    await raw(
+      tx,
       `update enrollments set
          mandatory = (coalesce((select max(case when a.mandatory then 1 else 0 end) ${open}), 0) = 1),
          due_at = (select min(${dueOf(env.dialect, 'g.started_at')}) ${open}),

@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Knex } from 'knex';
 import type { Db } from '../db/knex';
 import { constraintOf } from '../db/errors';
+import { insertRows, raw, updateRow } from '../db/sql';
 import { chunks, fromJson, now, placeholders, toBool, type GroupRow, type UserRow } from '../db/tables';
 import { StoreError, StoreErrors } from './errors';
 import { Hooks } from './hooks';
@@ -56,7 +57,7 @@ export class MembershipStore {
       const at = now();
       const user: UserRecord = { ...profile, id: newId(), tenantId, createdAt: at, updatedAt: at, version: 1 };
       try {
-        await tx('users').insert(userToRow(user));
+        await insertRows(tx, 'users', [userToRow(user)]);
       } catch (err) {
         throw translateUserConflict(err, profile.userName);
       }
@@ -90,11 +91,11 @@ export class MembershipStore {
         version: previous.version + 1,
       };
       try {
-        await tx('users').where({ tenant_id: tenantId, id }).update(changedColumns(userToRow(user)));
+        await updateRow(tx, 'users', tenantId, id, changedColumns(userToRow(user)));
       } catch (err) {
         throw translateUserConflict(err, profile.userName);
       }
-      await tx('user_emails').where({ user_id: id }).delete();
+      await raw(tx, 'delete from user_emails where user_id = ?', [id]);
       await writeEmails(tx, user);
       await this.hooks.emit(tx, { type: 'user.updated', tenantId, user, previous, cause: opts.cause });
       if (previous.active !== user.active) {
@@ -248,7 +249,7 @@ export class MembershipStore {
       const membersChanged = added.size > 0 || removed.size > 0;
       if (!profileChanged && !membersChanged) return { group: previous, added: [], removed: [] };
       const group: GroupRecord = { ...profile, id, tenantId, createdAt: previous.createdAt, updatedAt: now(), version: previous.version + 1 };
-      await tx('groups').where({ tenant_id: tenantId, id }).update(changedColumns(groupToRow(group)));
+      await updateRow(tx, 'groups', tenantId, id, changedColumns(groupToRow(group)));
       if (profileChanged) await this.hooks.emit(tx, { type: 'group.updated', tenantId, group, cause: opts.cause });
       if (added.size) await this.hooks.emit(tx, { type: 'membership.added', tenantId, groupId: id, userIds: [...added], cause: opts.cause });
       if (removed.size) await this.hooks.emit(tx, { type: 'membership.removed', tenantId, groupId: id, userIds: [...removed], cause: opts.cause });
@@ -324,21 +325,15 @@ export class MembershipStore {
    * block a concurrent membership insert's foreign-key check on the same user; a delete takes FOR UPDATE.
    */
   private async lockUser(tx: Knex.Transaction, tenantId: string, id: string, purpose: 'update' | 'delete' = 'update'): Promise<UserRecord> {
-    const q = tx<UserRow>('users').where({ tenant_id: tenantId, id }).first();
-    if (this.db.dialect === 'postgres') {
-      if (purpose === 'delete') q.forUpdate();
-      else q.forNoKeyUpdate();
-    }
-    const row = await q;
+    const lock = this.db.dialect === 'postgres' ? (purpose === 'delete' ? ' for update' : ' for no key update') : '';
+    const [row] = await raw<UserRow>(tx, `select * from users where tenant_id = ? and id = ?${lock}`, [tenantId, id]);
     if (!row) throw StoreErrors.userNotFound(id);
     return userFromRow(row);
   }
 
   /** Locks the group row first, so concurrent changes of one group queue instead of interleaving. */
   private async lockGroup(tx: Knex.Transaction, tenantId: string, id: string): Promise<GroupRecord> {
-    const q = tx<GroupRow>('groups').where({ tenant_id: tenantId, id }).first();
-    if (this.db.dialect === 'postgres') q.forUpdate();
-    const row = await q;
+    const [row] = await raw<GroupRow>(tx, `select * from groups where tenant_id = ? and id = ?${this.db.dialect === 'postgres' ? ' for update' : ''}`, [tenantId, id]);
     if (!row) throw StoreErrors.groupNotFound(id);
     return groupFromRow(row);
   }
@@ -351,13 +346,11 @@ async function insertMembers(tx: Knex.Transaction, tenantId: string, groupId: st
   const added: string[] = [];
   const at = now();
   for (const part of chunks(wanted, 500)) {
-    const known = new Set((await tx('users').where('tenant_id', tenantId).whereIn('id', part).pluck('id')) as string[]);
+    const known = new Set((await raw<{ id: string }>(tx, `select id from users where tenant_id = ? and id in (${placeholders(part.length)})`, [tenantId, ...part])).map((r) => r.id));
     const unknown = part.filter((u) => !known.has(u));
     if (unknown.length) throw StoreErrors.unknownMembers(unknown);
     const rows = part.map((userId) => ({ tenant_id: tenantId, group_id: groupId, user_id: userId, created_at: at }));
-    const inserted = (await tx('memberships').insert(rows).onConflict(['group_id', 'user_id']).ignore().returning('user_id')) as {
-      user_id: string;
-    }[];
+    const inserted = await insertRows<{ user_id: string }>(tx, 'memberships', rows, 'on conflict (group_id, user_id) do nothing returning user_id', 500);
     for (const r of inserted) added.push(r.user_id);
   }
   return added;
@@ -367,11 +360,12 @@ async function insertMembers(tx: Knex.Transaction, tenantId: string, groupId: st
 async function deleteMembers(tx: Knex.Transaction, tenantId: string, groupId: string, userIds: string[]): Promise<string[]> {
   const removed: string[] = [];
   for (const part of chunks([...new Set(userIds)], 500)) {
-    const scope = () => tx('memberships').where({ tenant_id: tenantId, group_id: groupId }).whereIn('user_id', part);
-    const present = (await scope().pluck('user_id')) as string[];
-    if (!present.length) continue;
-    await scope().delete();
-    removed.push(...present);
+    const deleted = await raw<{ user_id: string }>(
+      tx,
+      `delete from memberships where tenant_id = ? and group_id = ? and user_id in (${placeholders(part.length)}) returning user_id`,
+      [tenantId, groupId, ...part],
+    );
+    removed.push(...deleted.map((r) => r.user_id));
   }
   return removed;
 }
@@ -392,7 +386,7 @@ async function writeEmails(tx: Knex.Transaction, user: UserRecord): Promise<void
     type: fits('emails.type', e.type ?? null, 50),
     primary: e.primary === true,
   }));
-  for (const part of chunks(rows, 400)) await tx('user_emails').insert(part);
+  await insertRows(tx, 'user_emails', rows);
 }
 
 const PROFILE_KEYS: (keyof UserProfile)[] = ['userName', 'externalId', 'displayName', 'active', 'emails', 'department', 'employeeNumber', 'managerId', 'attributes'];

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { insertRows } from '../db/sql';
 import { chunks, now } from '../db/tables';
 import type { Cause } from '../membership/types';
 import { newId } from '../ids';
@@ -36,5 +37,5 @@ export async function writeEvents(
     cause: cause.requestId || cause.source,
     created_at: at,
   }));
-  for (const part of chunks(rows, 100)) await tx('events').insert(part);
+  await insertRows(tx, 'events', rows, '', 100);
 }

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import { chunks, now } from '../db/tables';
+import { insertRows } from '../db/sql';
+import { now } from '../db/tables';
 import type { Hooks } from '../membership/hooks';
 import type { Cause } from '../membership/types';
 
@@ -72,20 +73,24 @@ export class ChangeRecorder implements ChangeSink {
     const at = now();
     const users = USER_KINDS.has(kind) ? [...new Set(listed)] : [];
     // One user (a POST, a PUT, a one-member PATCH): one row. Several: one row, and one per user.
-    await tx('sync_changes').insert({
-      tenant_id: tenantId,
-      request_id: cause.requestId,
-      kind,
-      group_id: groupId ?? null,
-      user_id: users.length === 1 ? users[0] : null,
-      count: ids.length,
-      ids: JSON.stringify(listed),
-      at,
-    });
+    await insertRows(tx, 'sync_changes', [
+      {
+        tenant_id: tenantId,
+        request_id: cause.requestId,
+        kind,
+        group_id: groupId ?? null,
+        user_id: users.length === 1 ? users[0] : null,
+        count: ids.length,
+        ids: JSON.stringify(listed),
+        at,
+      },
+    ]);
     if (users.length < 2) return;
-    for (const part of chunks(users, 400)) {
-      await tx('sync_change_users').insert(part.map((userId) => ({ tenant_id: tenantId, user_id: userId, request_id: cause.requestId, at })));
-    }
+    await insertRows(
+      tx,
+      'sync_change_users',
+      users.map((userId) => ({ tenant_id: tenantId, user_id: userId, request_id: cause.requestId, at })),
+    );
   }
 
   private tallyOf(tx: Knex.Transaction, kind: ChangeKind): { count: number; listed: number } {
