@@ -84,8 +84,8 @@ async function pool<T>(items: T[], concurrency: number, send: (item: T) => Promi
 
 /**
  * The HTTP floor: a bare express app answering a fixed JSON body (GET) and echoing a SCIM user
- * (POST), kept running through the whole run and measured again just before each figure that is
- * compared with it, so a machine that gets busier or quieter during the run moves both alike.
+ * (POST), kept running through the whole run and measured again just before and just after each
+ * figure compared with it, so a machine that gets busier or quieter during the run moves both alike.
  */
 interface Floor {
   get(): Promise<Measured>;
@@ -117,11 +117,13 @@ async function startFloor(): Promise<Floor> {
   };
 }
 
-/** Measures a scenario right after the floor's GET, and returns both with the ratio. */
+/** Measures a scenario between two measurements of the floor's GET; the ratio is to their mean. */
 async function againstFloor(floor: Floor, run: () => Promise<Measured>): Promise<{ m: Measured; floorRps: number; ratio: number }> {
-  const f = await floor.get();
+  const before = await floor.get();
   const m = await run();
-  return { m, floorRps: f.reqPerSec, ratio: m.reqPerSec / f.reqPerSec };
+  const after = await floor.get();
+  const floorRps = (before.reqPerSec + after.reqPerSec) / 2;
+  return { m, floorRps, ratio: m.reqPerSec / floorRps };
 }
 
 const newUserBody = (userName: string) => ({
