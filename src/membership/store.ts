@@ -16,7 +16,8 @@ export interface WriteOptions {
 }
 
 export interface ListOptions {
-  where?: (qb: Knex.QueryBuilder) => void;
+  /** A compiled SQL predicate on the table (see scim/filter compileFilter). */
+  where?: { sql: string; bindings: readonly unknown[] };
   orderBy?: { expr: string; bindings?: unknown[]; desc?: boolean };
   offset: number;
   limit: number;
@@ -294,25 +295,29 @@ export class MembershipStore {
     tenantId: string,
     opts: ListOptions,
   ): Promise<ListResult<Rec>> {
-    const matching = () => {
-      const qb = this.knex(table).where(`${table}.tenant_id`, tenantId);
-      if (opts.where) qb.where(opts.where);
-      return qb;
-    };
-    const read = <T>(qb: Knex.QueryBuilder) => {
-      const { sql, bindings } = qb.toSQL();
-      return this.db.read<T>(sql, bindings);
-    };
-    const idsQuery = matching().select(`${table}.id`).offset(opts.offset).limit(opts.limit);
-    applyOrder(idsQuery, table, opts.orderBy);
-    const ids = opts.limit > 0 ? (await read<{ id: string }>(idsQuery)).map((r) => r.id) : [];
+    // Plain SQL (the filter arrives compiled): knex's query builder cost more than SQLite's work here.
+    const where = `${table}.tenant_id = ?${opts.where ? ` and ${opts.where.sql}` : ''}`;
+    const whereBindings = [tenantId, ...(opts.where?.bindings ?? [])];
+    const dir = opts.orderBy?.desc ? 'desc' : 'asc';
+    // Resources without the sort attribute come last in either direction; ties by creation, then id.
+    const sortBy = opts.orderBy ? `(${opts.orderBy.expr}) is null, ${opts.orderBy.expr} ${dir}, ` : '';
+    const sortBindings = opts.orderBy ? [...(opts.orderBy.bindings ?? []), ...(opts.orderBy.bindings ?? [])] : [];
+    const ids =
+      opts.limit > 0
+        ? (
+            await this.db.read<{ id: string }>(
+              `select ${table}.id from ${table} where ${where} order by ${sortBy}${table}.created_at ${dir}, ${table}.id ${dir} limit ? offset ?`,
+              [...whereBindings, ...sortBindings, opts.limit, opts.offset],
+            )
+          ).map((r) => r.id)
+        : [];
     // A page that is not full, and not past the end, tells the total without counting.
     const total =
       ids.length > 0 && ids.length < opts.limit
         ? opts.offset + ids.length
         : ids.length === 0 && opts.offset === 0 && opts.limit > 0
           ? 0
-          : Number((await read<{ n: number | string }>(matching().count({ n: '*' })))[0]?.n ?? 0);
+          : Number((await this.db.read<{ n: number | string }>(`select count(*) as n from ${table} where ${where}`, whereBindings))[0]?.n ?? 0);
     const rows = ids.length
       ? await this.db.read<Row>(`select * from ${table} where tenant_id = ? and id in (${placeholders(ids.length)})`, [tenantId, ...ids])
       : [];
@@ -404,17 +409,6 @@ function translateUserConflict(err: unknown, userName: string): unknown {
 async function countOf(qb: Knex.QueryBuilder): Promise<number> {
   const row = (await qb.clone().clearSelect().clearOrder().count({ n: '*' }).first()) as { n: number | string } | undefined;
   return Number(row?.n ?? 0);
-}
-
-function applyOrder(qb: Knex.QueryBuilder, table: string, order: ListOptions['orderBy']): void {
-  const dir = order?.desc ? 'desc' : 'asc';
-  if (order) {
-    // Resources without the sort attribute come last in either direction, on both engines.
-    const bindings = (order.bindings ?? []) as Knex.RawBinding[];
-    qb.orderByRaw(`(${order.expr}) is null, ${order.expr} ${dir}`, [...bindings, ...bindings]);
-  }
-  // A stable order whatever the sort key: creation, then id.
-  qb.orderBy(`${table}.created_at`, dir).orderBy(`${table}.id`, dir);
 }
 
 /**

@@ -4,7 +4,7 @@ import type { GroupRecord, Member, UserRecord } from '../membership/types';
 import { principalOf } from '../tenancy/bearer-auth';
 import { baseUrlOf, type ScimDeps } from './context';
 import type { SchemaDef } from './definitions';
-import { applyFilter, parseFilter, sortExpression } from './filter';
+import { compileFilter, parseFilter, sortExpression } from './filter';
 import type { ListQuery } from './list';
 import { parseProjection, project, wants, type Projection } from './projection';
 import { renderGroup, renderUser } from './resources';
@@ -70,11 +70,7 @@ export function runList<R extends { id: string }, X>(
   const ast = query.filter !== undefined ? parseFilter(query.filter) : undefined;
   const ctx = { dialect: deps.db.dialect, resource: kind.type, unknownAttributes };
   return kind.list(deps.store, tenantId, {
-    where: ast
-      ? (qb) => {
-          applyFilter(qb, ast, ctx);
-        }
-      : undefined,
+    where: ast ? compileFilter(ast, ctx) : undefined,
     orderBy: query.sortBy ? { ...sortExpression(kind.type, query.sortBy, ctx), desc: query.descending } : undefined,
     offset: query.startIndex - 1,
     limit: query.count,
