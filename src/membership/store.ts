@@ -302,14 +302,16 @@ export class MembershipStore {
     // Resources without the sort attribute come last in either direction; ties by creation, then id.
     const sortBy = opts.orderBy ? `(${opts.orderBy.expr}) is null, ${opts.orderBy.expr} ${dir}, ` : '';
     const sortBindings = opts.orderBy ? [...(opts.orderBy.bindings ?? []), ...(opts.orderBy.bindings ?? [])] : [];
-    const ids =
-      opts.limit > 0
-        ? (
-            await this.db.read<{ id: string }>(
-              `select ${table}.id from ${table} where ${where} order by ${sortBy}${table}.created_at ${dir}, ${table}.id ${dir} limit ? offset ?`,
-              [...whereBindings, ...sortBindings, opts.limit, opts.offset],
-            )
-          ).map((r) => r.id)
+    const page = `from ${table} where ${where} order by ${sortBy}${table}.created_at ${dir}, ${table}.id ${dir} limit ? offset ?`;
+    const pageBindings = [...whereBindings, ...sortBindings, opts.limit, opts.offset];
+    // Near the start, one statement reads the page's rows; deep in the list, the ids come first from
+    // the index alone and only the page's rows are read (skipped rows cost an index step, not a row).
+    const shallow = opts.offset < 1000;
+    const firstRows = opts.limit > 0 && shallow ? await this.db.read<Row>(`select ${table}.* ${page}`, pageBindings) : undefined;
+    const ids = firstRows
+      ? firstRows.map((r) => r.id)
+      : opts.limit > 0
+        ? (await this.db.read<{ id: string }>(`select ${table}.id ${page}`, pageBindings)).map((r) => r.id)
         : [];
     // A page that is not full, and not past the end, tells the total without counting.
     const total =
@@ -318,9 +320,8 @@ export class MembershipStore {
         : ids.length === 0 && opts.offset === 0 && opts.limit > 0
           ? 0
           : Number((await this.db.read<{ n: number | string }>(`select count(*) as n from ${table} where ${where}`, whereBindings))[0]?.n ?? 0);
-    const rows = ids.length
-      ? await this.db.read<Row>(`select * from ${table} where tenant_id = ? and id in (${placeholders(ids.length)})`, [tenantId, ...ids])
-      : [];
+    const rows =
+      firstRows ?? (ids.length ? await this.db.read<Row>(`select * from ${table} where tenant_id = ? and id in (${placeholders(ids.length)})`, [tenantId, ...ids]) : []);
     const byId = new Map(rows.map((r) => [r.id, r]));
     return { items: ids.flatMap((id) => (byId.has(id) ? [fromRow(byId.get(id)!)] : [])), total };
   }
