@@ -3,6 +3,7 @@ import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { migrationSource } from '../../migrations';
 import { newId } from '../ids';
+import { sqliteValue } from './sql';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -67,8 +68,6 @@ export function openDb(url: string, options: DbOptions = {}): Db {
         min: 1,
         max: 1,
         afterCreate: (conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) => {
-          // SQLite's own lower() folds ASCII only; fold all of Unicode, as JavaScript and PostgreSQL do,
-          // so case-insensitive filters agree with the lower-cased columns written from JavaScript.
           addFunctions(conn);
           conn.pragma('journal_mode = WAL');
           conn.pragma('synchronous = NORMAL');
@@ -161,9 +160,6 @@ class SqliteReader {
     return this.conn;
   }
 }
-
-/** better-sqlite3 binds numbers, strings, bigints, buffers and null; knex binds booleans as 1/0 and dates as epoch ms. */
-const sqliteValue = (v: unknown): unknown => (typeof v === 'boolean' ? (v ? 1 : 0) : v instanceof Date ? v.valueOf() : v === undefined ? null : v);
 
 /**
  * Two adaptations of the statements knex sends to a SQLite connection:

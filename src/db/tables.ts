@@ -76,6 +76,3 @@ export function chunks<T>(items: readonly T[], size = 1000): T[][] {
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
 }
-
-/** `?, ?, ?` for an `in (…)` list of n values. */
-export const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(', ');

@@ -2,8 +2,8 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Knex } from 'knex';
 import type { Db } from '../db/knex';
 import { constraintOf } from '../db/errors';
-import { insertRows, raw, updateRow } from '../db/sql';
-import { chunks, fromJson, now, placeholders, toBool, type GroupRow, type UserRow } from '../db/tables';
+import { insertRows, placeholders, raw, updateRow } from '../db/sql';
+import { chunks, fromJson, now, toBool, type GroupRow, type UserRow } from '../db/tables';
 import { StoreError, StoreErrors } from './errors';
 import { Hooks } from './hooks';
 import type { Cause, GroupProfile, GroupRecord, GroupStep, Member, UserProfile, UserRecord } from './types';
@@ -140,7 +140,7 @@ export class MembershipStore {
     for (const part of chunks(userIds)) {
       const rows = await this.db.read<{ user_id: string; id: string; display_name: string }>(
         `select m.user_id, g.id, g.display_name from memberships m join groups g on g.id = m.group_id
-         where m.tenant_id = ? and m.user_id in (${placeholders(part.length)}) order by m.user_id, g.display_name_lc, g.id`,
+         where m.tenant_id = ? and m.user_id in (${placeholders(part)}) order by m.user_id, g.display_name_lc, g.id`,
         [tenantId, ...part],
       );
       for (const r of rows) {
@@ -169,7 +169,7 @@ export class MembershipStore {
     for (const part of chunks(groupIds)) {
       const rows = await this.db.read<{ group_id: string; id: string; user_name: string; display_name: string | null }>(
         `select m.group_id, u.id, u.user_name, u.display_name from memberships m join users u on u.id = m.user_id
-         where m.tenant_id = ? and m.group_id in (${placeholders(part.length)}) order by m.group_id, u.user_name_lc`,
+         where m.tenant_id = ? and m.group_id in (${placeholders(part)}) order by m.group_id, u.user_name_lc`,
         [tenantId, ...part],
       );
       for (const r of rows) {
@@ -321,7 +321,7 @@ export class MembershipStore {
           ? 0
           : Number((await this.db.read<{ n: number | string }>(`select count(*) as n from ${table} where ${where}`, whereBindings))[0]?.n ?? 0);
     const rows =
-      firstRows ?? (ids.length ? await this.db.read<Row>(`select * from ${table} where tenant_id = ? and id in (${placeholders(ids.length)})`, [tenantId, ...ids]) : []);
+      firstRows ?? (ids.length ? await this.db.read<Row>(`select * from ${table} where tenant_id = ? and id in (${placeholders(ids)})`, [tenantId, ...ids]) : []);
     const byId = new Map(rows.map((r) => [r.id, r]));
     return { items: ids.flatMap((id) => (byId.has(id) ? [fromRow(byId.get(id)!)] : [])), total };
   }
@@ -352,7 +352,7 @@ async function insertMembers(tx: Knex.Transaction, tenantId: string, groupId: st
   const added: string[] = [];
   const at = now();
   for (const part of chunks(wanted, 500)) {
-    const known = new Set((await raw<{ id: string }>(tx, `select id from users where tenant_id = ? and id in (${placeholders(part.length)})`, [tenantId, ...part])).map((r) => r.id));
+    const known = new Set((await raw<{ id: string }>(tx, `select id from users where tenant_id = ? and id in (${placeholders(part)})`, [tenantId, ...part])).map((r) => r.id));
     const unknown = part.filter((u) => !known.has(u));
     if (unknown.length) throw StoreErrors.unknownMembers(unknown);
     const rows = part.map((userId) => ({ tenant_id: tenantId, group_id: groupId, user_id: userId, created_at: at }));
@@ -368,7 +368,7 @@ async function deleteMembers(tx: Knex.Transaction, tenantId: string, groupId: st
   for (const part of chunks([...new Set(userIds)], 500)) {
     const deleted = await raw<{ user_id: string }>(
       tx,
-      `delete from memberships where tenant_id = ? and group_id = ? and user_id in (${placeholders(part.length)}) returning user_id`,
+      `delete from memberships where tenant_id = ? and group_id = ? and user_id in (${placeholders(part)}) returning user_id`,
       [tenantId, groupId, ...part],
     );
     removed.push(...deleted.map((r) => r.user_id));
