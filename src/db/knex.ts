@@ -3,7 +3,7 @@ import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { migrationSource } from '../../migrations';
 import { newId } from '../ids';
-import { sqliteValue } from './sql';
+import { pgQuery, sqliteValue, transaction, type TransactionOptions, type Tx } from './tx';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -24,6 +24,11 @@ export interface Db {
    * On PostgreSQL it is `knex.raw` on the pool.
    */
   read<T>(sql: string, bindings: readonly unknown[]): Promise<T[]>;
+  /**
+   * Runs `work` in one write transaction (see tx.ts): it commits if `work` resolves, rolls back if it
+   * throws, and always rolls back a dry run.
+   */
+  transaction<T>(work: (tx: Tx) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /**
    * A number that changes whenever any connection, of this process or another, commits a change
    * (SQLite's `data_version`): what was read under an unchanged number is still current. Undefined on
@@ -51,8 +56,23 @@ export function openDb(url: string, options: DbOptions = {}): Db {
       pool: { min: 0, max: options.poolMax ?? 10 },
       acquireConnectionTimeout,
     });
-    const read = async <T>(sql: string, bindings: readonly unknown[]) => ((await knex.raw(sql, bindings as never[])) as { rows: T[] }).rows;
-    return { knex, dialect: 'postgres', read, close: () => knex.destroy() };
+    const client = knex.client as { acquireConnection(): Promise<Parameters<typeof pgQuery>[0]>; releaseConnection(c: unknown): Promise<void> };
+    // A statement on a pooled connection, without knex's runner in between.
+    const read = async <T>(sql: string, bindings: readonly unknown[]) => {
+      const conn = await client.acquireConnection();
+      try {
+        return (await pgQuery(conn, sql, bindings)).rows as T[];
+      } finally {
+        await client.releaseConnection(conn);
+      }
+    };
+    return {
+      knex,
+      dialect: 'postgres',
+      read,
+      transaction: (work, opts) => transaction(knex, 'postgres', work, opts),
+      close: () => knex.destroy(),
+    };
   }
   if (url.startsWith('sqlite:')) {
     const filename = url.slice('sqlite:'.length);
@@ -94,6 +114,7 @@ export function openDb(url: string, options: DbOptions = {}): Db {
       knex,
       dialect: 'sqlite',
       read,
+      transaction: (work, opts) => transaction(knex, 'sqlite', work, opts),
       dataVersion: reader ? () => reader.dataVersion() : undefined,
       close: async () => {
         reader?.close();
@@ -211,28 +232,4 @@ export async function keepStatisticsCurrent(db: Db, everyMs = 60_000): Promise<(
   const timer = setInterval(() => void run(), everyMs);
   timer.unref();
   return () => clearInterval(timer);
-}
-
-/** Thrown inside a transaction to roll it back while handing out what it computed. */
-class RolledBack<T> extends Error {
-  constructor(readonly result: T) {
-    super('dry run: rolled back');
-  }
-}
-
-/**
- * Runs `work` in a transaction; with `dryRun` the transaction is rolled back after the work is done,
- * so a dry run reports exactly what the real run would do and changes nothing.
- */
-export async function transactionOrDryRun<T>(knex: Knex, dryRun: boolean, work: (tx: Knex.Transaction) => Promise<T>): Promise<T> {
-  try {
-    return await knex.transaction(async (tx) => {
-      const result = await work(tx);
-      if (dryRun) throw new RolledBack(result);
-      return result;
-    });
-  } catch (err) {
-    if (err instanceof RolledBack) return err.result as T;
-    throw err;
-  }
 }

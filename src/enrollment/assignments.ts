@@ -1,4 +1,5 @@
-import { transactionOrDryRun, type Db } from '../db/knex';
+import type { Db } from '../db/knex';
+import { insertRows, updateRow } from '../db/sql';
 import { constraintOf } from '../db/errors';
 import { now, toBool } from '../db/tables';
 import { StoreError, StoreErrors } from '../membership/errors';
@@ -90,10 +91,10 @@ export class AssignmentStore {
     cause: Cause,
     opts: { dryRun?: boolean } = {},
   ): Promise<{ assignment: Assignment; delta: GrantDelta }> {
-    return transactionOrDryRun(this.db.knex, opts.dryRun === true, async (tx) => {
-      const group = (await tx('groups').where({ tenant_id: tenantId, id: groupId }).first('id')) as { id: string } | undefined;
+    return this.db.transaction(async (tx) => {
+      const [group] = await tx.query('select id from groups where tenant_id = ? and id = ?', [tenantId, groupId]);
       if (!group) throw StoreErrors.groupNotFound(groupId);
-      const content = (await tx('content').where({ tenant_id: tenantId, id: input.contentId }).first('id')) as { id: string } | undefined;
+      const [content] = await tx.query('select id from content where tenant_id = ? and id = ?', [tenantId, input.contentId]);
       if (!content) throw StoreErrors.contentNotFound(input.contentId);
       const row: AssignmentRow = {
         id: newId(),
@@ -110,7 +111,7 @@ export class AssignmentStore {
         cause: cause.requestId || cause.source,
       };
       try {
-        await tx('assignments').insert(row);
+        await insertRows(tx, 'assignments', [row]);
       } catch (err) {
         if (constraintOf(err)?.kind === 'unique') {
           throw new StoreError('conflict', `Content ${input.contentId} is already assigned to group ${groupId}`, { groupId, contentId: input.contentId });
@@ -121,7 +122,7 @@ export class AssignmentStore {
       await this.changes.record(tx, tenantId, cause, 'assignment.created', [row.id], groupId);
       const delta = await openGrants(tx, this.env, tenantId, { groupId, userIds: 'allMembers', assignmentIds: [row.id] }, cause);
       return { assignment: fromRow(row), delta };
-    });
+    }, opts);
   }
 
   /** Changes an assignment's options (not its group or content). */
@@ -138,43 +139,44 @@ export class AssignmentStore {
     }
     if (change.recertifyMonths !== undefined) patch.recertify_months = change.recertifyMonths;
     if (change.onLeave !== undefined) patch.on_leave = change.onLeave;
-    return this.db.knex.transaction(async (tx) => {
-      const n = await tx('assignments').where({ tenant_id: tenantId, id }).update(patch);
-      if (!n) return undefined;
-      const row = (await tx('assignments').where({ tenant_id: tenantId, id }).first()) as AssignmentRow;
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.query<AssignmentRow>('select * from assignments where tenant_id = ? and id = ?', [tenantId, id]);
+      if (!row) return undefined;
+      if (Object.keys(patch).length) await updateRow(tx, 'assignments', tenantId, id, patch);
+      Object.assign(row, patch);
       await this.changes.record(tx, tenantId, cause, 'assignment.updated', [id], row.group_id);
       // Rule 7: the terms of every enrollment this assignment currently grants follow the change.
-      const granted = (await tx('grants').where({ tenant_id: tenantId, assignment_id: id }).whereNull('ended_at').pluck('enrollment_id')) as string[];
-      await recomputeTerms(tx, this.env, granted);
+      const granted = await tx.query<{ enrollment_id: string }>('select enrollment_id from grants where tenant_id = ? and assignment_id = ? and ended_at is null', [tenantId, id]);
+      await recomputeTerms(tx, this.env, granted.map((g) => g.enrollment_id));
       return fromRow(row);
     });
   }
 
   /** Rule 4: the assignment goes; its grants end; course enrollments stay, access-only content ends. */
   async remove(tenantId: string, id: string, cause: Cause): Promise<EndDelta | undefined> {
-    return this.db.knex.transaction(async (tx) => {
-      const found = (await tx('assignments').where({ tenant_id: tenantId, id }).first('id', 'group_id')) as { id: string; group_id: string } | undefined;
+    return this.db.transaction(async (tx) => {
+      const [found] = await tx.query<{ id: string; group_id: string }>('select id, group_id from assignments where tenant_id = ? and id = ?', [tenantId, id]);
       if (!found) return undefined;
       await this.changes.record(tx, tenantId, cause, 'assignment.removed', [id], found.group_id);
       const delta = await unassign(tx, this.env, tenantId, id, cause);
-      await tx('assignments').where({ tenant_id: tenantId, id }).delete();
+      await tx.execute('delete from assignments where tenant_id = ? and id = ?', [tenantId, id]);
       return delta;
     });
   }
 
   /** Rule 11's repair for one tenant; a dry run reports the counts and changes nothing. */
   reconcile(tenantId: string, cause: Cause, opts: { dryRun?: boolean } = {}): Promise<ReconcileCounts> {
-    return transactionOrDryRun(this.db.knex, opts.dryRun === true, (tx) => reconcile(tx, this.env, tenantId, cause));
+    return this.db.transaction((tx) => reconcile(tx, this.env, tenantId, cause), opts);
   }
 
   /** Rule 9 for one tenant at a given time (the server runs it hourly; reconcile runs it too). */
   /** How many enrollments recertify() would reopen now (a rolled-back run: exact, changes nothing). */
   recertificationDue(tenantId: string, at = new Date().toISOString()): Promise<number> {
-    return transactionOrDryRun(this.db.knex, true, (tx) => recertifyDue(tx, this.env, tenantId, at, { requestId: '', source: 'rule' }));
+    return this.db.transaction((tx) => recertifyDue(tx, this.env, tenantId, at, { requestId: '', source: 'rule' }), { dryRun: true });
   }
 
   recertify(tenantId: string, cause: Cause, at = new Date().toISOString()): Promise<number> {
-    return this.db.knex.transaction((tx) => recertifyDue(tx, this.env, tenantId, at, cause));
+    return this.db.transaction((tx) => recertifyDue(tx, this.env, tenantId, at, cause));
   }
 
   async listForGroup(tenantId: string, groupId: string): Promise<Assignment[] | undefined> {

@@ -1,4 +1,5 @@
 import type { Db } from '../db/knex';
+import { updateRow } from '../db/sql';
 import { now, toBool } from '../db/tables';
 import type { Cause } from '../membership/types';
 import type { ChangeSink } from '../synclog/changes';
@@ -99,25 +100,21 @@ export class EnrollmentStore {
    */
   async reportProgress(tenantId: string, id: string, report: { progress?: number; completed?: true }, cause: Cause): Promise<Enrollment | undefined> {
     const at = now();
-    const row = await this.db.knex.transaction(async (tx) => {
-      const current = (await tx('enrollments').where({ tenant_id: tenantId, id }).first('user_id', 'state')) as { user_id: string; state: string } | undefined;
+    const row = await this.db.transaction(async (tx) => {
+      const [current] = await tx.query<{ user_id: string; state: string }>('select user_id, state from enrollments where tenant_id = ? and id = ?', [tenantId, id]);
       if (!current) return undefined;
       if (report.completed) {
         if (current.state === 'completed') return current; // no change, no event (rule 12)
         // A completion expires when the soonest recertification among its open grants comes due (rule 9).
-        const recert = (await tx('grants as g')
-          .join('assignments as a', 'a.id', 'g.assignment_id')
-          .where('g.enrollment_id', id)
-          .whereNull('g.ended_at')
-          .min({ months: 'a.recertify_months' })
-          .first()) as { months: number | string | null } | undefined;
+        const [recert] = await tx.query<{ months: number | string | null }>(
+          'select min(a.recertify_months) as months from grants g join assignments a on a.id = g.assignment_id where g.enrollment_id = ? and g.ended_at is null',
+          [id],
+        );
         const expiresAt = recert?.months == null ? null : addMonths(at, Number(recert.months));
-        await tx('enrollments')
-          .where({ tenant_id: tenantId, id })
-          .update({ state: 'completed', paused: false, progress: 100, completed_at: at, expires_at: expiresAt, updated_at: at });
+        await updateRow(tx, 'enrollments', tenantId, id, { state: 'completed', paused: false, progress: 100, completed_at: at, expires_at: expiresAt, updated_at: at });
         await changed(tx, this.env, tenantId, 'enrollment.completed', [id], cause);
       } else {
-        await tx('enrollments').where({ tenant_id: tenantId, id }).update({ progress: report.progress, updated_at: at });
+        await updateRow(tx, 'enrollments', tenantId, id, { progress: report.progress, updated_at: at });
       }
       return current;
     });

@@ -1,11 +1,11 @@
-import type { Knex } from 'knex';
+import type { Tx } from '../db/tx';
 import type { Dialect } from '../db/knex';
 import { chunks, now } from '../db/tables';
 import type { Hooks } from '../membership/hooks';
 import type { Cause } from '../membership/types';
 import { writeEvents } from '../outbox/outbox';
 import type { ChangeSink } from '../synclog/changes';
-import { placeholders, raw } from '../db/sql';
+import { placeholders } from '../db/sql';
 
 /** Rule 8: a late joiner whose absolute due date has already passed gets this many days from joining. */
 export const LATE_JOINER_MIN_DAYS = 7;
@@ -33,13 +33,11 @@ function dueOf(dialect: Dialect, startedAt: string): string {
  * the earliest due date of the open grants (dueOf each). One statement per 500 enrollments; a
  * completed enrollment's dates never move.
  */
-export async function recomputeTerms(tx: Knex.Transaction, env: RuleEnv, enrollmentIds: readonly string[]): Promise<void> {
+export async function recomputeTerms(tx: Tx, env: RuleEnv, enrollmentIds: readonly string[]): Promise<void> {
   const at = now();
   const open = `from grants g join assignments a on a.id = g.assignment_id where g.enrollment_id = enrollments.id and g.ended_at is null`;
   for (const ids of chunks([...new Set(enrollmentIds)], 500)) {
-    await raw(
-      tx,
-      `update enrollments set
+    await tx.query(`update enrollments set
          mandatory = (coalesce((select max(case when a.mandatory then 1 else 0 end) ${open}), 0) = 1),
          due_at = (select min(${dueOf(env.dialect, 'g.started_at')}) ${open}),
          updated_at = ?
@@ -58,7 +56,7 @@ export interface RuleEnv {
 type EnrollmentChange = 'enrollment.created' | 'enrollment.reactivated' | 'enrollment.suspended' | 'enrollment.completed' | 'enrollment.reopened';
 
 /** A real change to enrollments: an outbox event (rule 12) and a sync-log record, in the same transaction. */
-export async function changed(tx: Knex.Transaction, env: RuleEnv, tenantId: string, kind: EnrollmentChange, ids: readonly string[], cause: Cause): Promise<void> {
+export async function changed(tx: Tx, env: RuleEnv, tenantId: string, kind: EnrollmentChange, ids: readonly string[], cause: Cause): Promise<void> {
   await writeEvents(tx, tenantId, kind, ids, 'enrollmentIds', cause);
   await env.changes.record(tx, tenantId, cause, kind, ids);
 }
@@ -89,7 +87,7 @@ export type MemberScope = { groupId: string; userIds: readonly string[] | 'allMe
  * chunk of members, whatever the number of assignments. Doing it twice changes nothing. A futureOnly
  * assignment covers only memberships that began after it.
  */
-export async function openGrants(tx: Knex.Transaction, env: RuleEnv, tenantId: string, scope: MemberScope, cause: Cause): Promise<GrantDelta> {
+export async function openGrants(tx: Tx, env: RuleEnv, tenantId: string, scope: MemberScope, cause: Cause): Promise<GrantDelta> {
   const delta: GrantDelta = { enrollmentsCreated: 0, enrollmentsReactivated: 0, grantsOpened: 0 };
   const at = now();
   const base = `m.tenant_id = ? and (not a.future_only or m.created_at >= a.created_at)`;
@@ -111,9 +109,7 @@ export async function openGrants(tx: Knex.Transaction, env: RuleEnv, tenantId: s
     // are the ones this fan-out opens, from one assignment per content in a group (assignments are
     // unique per group and content): its terms are that assignment's, written here rather than
     // recomputed. Tenant-wide, several groups may lead to it; those are recomputed below.
-    const created = await raw<{ id: string }>(
-      tx,
-      `insert into enrollments (id, tenant_id, user_id, content_id, state, paused, progress, mandatory, due_at, created_at, updated_at)
+    const created = await tx.query<{ id: string }>(`insert into enrollments (id, tenant_id, user_id, content_id, state, paused, progress, mandatory, due_at, created_at, updated_at)
        select cast(gen_random_uuid() as varchar(36)), ?, m.user_id, a.content_id,
               case when u.active then 'active' else 'suspended' end, not u.active, 0, a.mandatory, ${dueOf(env.dialect, 't.started_at')}, ?, ?
        from (select cast(? as varchar(30)) as started_at) t
@@ -125,9 +121,7 @@ export async function openGrants(tx: Knex.Transaction, env: RuleEnv, tenantId: s
     );
     delta.enrollmentsCreated += created.length;
     await changed(tx, env, tenantId, 'enrollment.created', created.map((r) => r.id), cause);
-    const opened = await raw<{ enrollment_id: string }>(
-      tx,
-      `insert into grants (id, tenant_id, enrollment_id, assignment_id, group_id, started_at, start_cause)
+    const opened = await tx.query<{ enrollment_id: string }>(`insert into grants (id, tenant_id, enrollment_id, assignment_id, group_id, started_at, start_cause)
        select cast(gen_random_uuid() as varchar(36)), ?, e.id, a.id, a.group_id, ?, ?
        from memberships m
        join assignments a on a.group_id = m.group_id
@@ -143,9 +137,7 @@ export async function openGrants(tx: Knex.Transaction, env: RuleEnv, tenantId: s
     const existing = [...new Set(opened.map((r) => r.enrollment_id))].filter((id) => !fresh.has(id));
     for (const ids of chunks(existing, 500)) {
       // Reactivated, or, for a deactivated user, marked to resume when the user is reactivated.
-      const reactivated = await raw<{ id: string; state: string }>(
-        tx,
-        `update enrollments
+      const reactivated = await tx.query<{ id: string; state: string }>(`update enrollments
          set state = case when (select active from users where users.id = enrollments.user_id) then 'active' else state end,
              paused = not (select active from users where users.id = enrollments.user_id),
              updated_at = ?
@@ -167,16 +159,14 @@ export async function openGrants(tx: Knex.Transaction, env: RuleEnv, tenantId: s
  * (deactivated user) loses its claim to resume too. A completed one is never touched.
  */
 async function suspendUngranted(
-  tx: Knex.Transaction,
+  tx: Tx,
   enrollmentIds: readonly string[],
   at: string,
   condition: { sql: string; bindings: readonly unknown[] },
 ): Promise<string[]> {
   const suspended: string[] = [];
   for (const ids of chunks([...new Set(enrollmentIds)], 500)) {
-    const rows = await raw<{ id: string }>(
-      tx,
-      `update enrollments set state = 'suspended', paused = false, updated_at = ?
+    const rows = await tx.query<{ id: string }>(`update enrollments set state = 'suspended', paused = false, updated_at = ?
        where (state = 'active' or (state = 'suspended' and paused)) and id in (${placeholders(ids)})
          and not exists (select 1 from grants g where g.enrollment_id = enrollments.id and g.ended_at is null)
          and ${condition.sql}
@@ -189,7 +179,7 @@ async function suspendUngranted(
 }
 
 /** After members left (grants ended at `at` with `endCause`): the leave policy of those grants' assignments. */
-const applyLeavePolicy = (tx: Knex.Transaction, enrollmentIds: readonly string[], at: string, endCause: string) =>
+const applyLeavePolicy = (tx: Tx, enrollmentIds: readonly string[], at: string, endCause: string) =>
   suspendUngranted(tx, enrollmentIds, at, {
     sql: `not exists (
             select 1 from grants g join assignments a on a.id = g.assignment_id
@@ -199,7 +189,7 @@ const applyLeavePolicy = (tx: Knex.Transaction, enrollmentIds: readonly string[]
   });
 
 /** After an assignment went: only access-only content (bots, personas) ends; courses stay. */
-const endAccessOnly = (tx: Knex.Transaction, enrollmentIds: readonly string[], at: string) =>
+const endAccessOnly = (tx: Tx, enrollmentIds: readonly string[], at: string) =>
   suspendUngranted(tx, enrollmentIds, at, { sql: `content_id in (select id from content where kind in ('bot', 'persona'))`, bindings: [] });
 
 /**
@@ -209,7 +199,7 @@ const endAccessOnly = (tx: Knex.Transaction, enrollmentIds: readonly string[], a
  * enrollment stays completed.
  */
 export async function endGrants(
-  tx: Knex.Transaction,
+  tx: Tx,
   env: RuleEnv,
   tenantId: string,
   groupId: string,
@@ -220,9 +210,7 @@ export async function endGrants(
   const at = now();
   const endCause = causeOf(cause);
   for (const part of chunks(userIds, 500)) {
-    const ended = await raw<{ enrollment_id: string }>(
-      tx,
-      `update grants set ended_at = ?, end_cause = ?
+    const ended = await tx.query<{ enrollment_id: string }>(`update grants set ended_at = ?, end_cause = ?
        where ended_at is null and group_id = ?
          and enrollment_id in (select id from enrollments where user_id in (${placeholders(part)}))
        returning enrollment_id`,
@@ -243,11 +231,9 @@ export async function endGrants(
  * course-like enrollments stay as they are, while access-only content (bots, personas) is available
  * exactly while an open grant exists, so it is suspended at once.
  */
-export async function unassign(tx: Knex.Transaction, env: RuleEnv, tenantId: string, assignmentId: string, cause: Cause): Promise<EndDelta> {
+export async function unassign(tx: Tx, env: RuleEnv, tenantId: string, assignmentId: string, cause: Cause): Promise<EndDelta> {
   const at = now();
-  const ended = await raw<{ enrollment_id: string }>(
-    tx,
-    `update grants set ended_at = ?, end_cause = ? where ended_at is null and tenant_id = ? and assignment_id = ? returning enrollment_id`,
+  const ended = await tx.query<{ enrollment_id: string }>(`update grants set ended_at = ?, end_cause = ? where ended_at is null and tenant_id = ? and assignment_id = ? returning enrollment_id`,
     [at, causeOf(cause), tenantId, assignmentId],
   );
   const enrollmentIds = ended.map((r) => r.enrollment_id);
@@ -262,14 +248,12 @@ export async function unassign(tx: Knex.Transaction, env: RuleEnv, tenantId: str
  * grant's assignment) is reached, with progress reset and the earlier completion kept in its history.
  * `at` is injected, so tests need not wait months.
  */
-export async function recertifyDue(tx: Knex.Transaction, env: RuleEnv, tenantId: string, at: string, cause: Cause): Promise<number> {
+export async function recertifyDue(tx: Tx, env: RuleEnv, tenantId: string, at: string, cause: Cause): Promise<number> {
   const appendCompletion =
     env.dialect === 'sqlite'
       ? `json_insert(history, '$[#]', json_object('completedAt', completed_at))`
       : `history || jsonb_build_array(jsonb_build_object('completedAt', completed_at))`;
-  const reopened = await raw<{ id: string }>(
-    tx,
-    `update enrollments set
+  const reopened = await tx.query<{ id: string }>(`update enrollments set
        history = ${appendCompletion},
        state = case when (select active from users where users.id = enrollments.user_id) then 'active' else 'suspended' end,
        paused = not coalesce((select active from users where users.id = enrollments.user_id), false),
@@ -299,21 +283,17 @@ export interface ReconcileCounts extends GrantDelta {
  * membership is gone end by the leave policy (rule 2), grants whose assignment is gone end as an
  * unassignment (rule 4), and the terms of everything touched are recomputed (rule 7).
  */
-export async function reconcile(tx: Knex.Transaction, env: RuleEnv, tenantId: string, cause: Cause): Promise<ReconcileCounts> {
+export async function reconcile(tx: Tx, env: RuleEnv, tenantId: string, cause: Cause): Promise<ReconcileCounts> {
   const opened = await openGrants(tx, env, tenantId, { tenantWide: true }, cause);
   const at = now();
   const endCause = causeOf(cause);
-  const orphaned = await raw<{ enrollment_id: string }>(
-    tx,
-    `update grants set ended_at = ?, end_cause = ?
+  const orphaned = await tx.query<{ enrollment_id: string }>(`update grants set ended_at = ?, end_cause = ?
      where tenant_id = ? and ended_at is null and assignment_id is not null
        and not exists (select 1 from assignments a where a.id = grants.assignment_id)
      returning enrollment_id`,
     [at, endCause, tenantId],
   );
-  const left = await raw<{ enrollment_id: string }>(
-    tx,
-    `update grants set ended_at = ?, end_cause = ?
+  const left = await tx.query<{ enrollment_id: string }>(`update grants set ended_at = ?, end_cause = ?
      where tenant_id = ? and ended_at is null and group_id is not null
        and not exists (
          select 1 from memberships m join enrollments e on e.user_id = m.user_id
@@ -332,17 +312,13 @@ export async function reconcile(tx: Knex.Transaction, env: RuleEnv, tenantId: st
 }
 
 /** Rule 6: deactivating a user pauses every active enrollment; reactivating resumes exactly those. */
-export async function pauseUser(tx: Knex.Transaction, env: RuleEnv, tenantId: string, userId: string, active: boolean, cause: Cause): Promise<number> {
+export async function pauseUser(tx: Tx, env: RuleEnv, tenantId: string, userId: string, active: boolean, cause: Cause): Promise<number> {
   const at = now();
   const rows = active
-    ? await raw<{ id: string }>(
-        tx,
-        `update enrollments set state = 'active', paused = false, updated_at = ? where tenant_id = ? and user_id = ? and paused returning id`,
+    ? await tx.query<{ id: string }>(`update enrollments set state = 'active', paused = false, updated_at = ? where tenant_id = ? and user_id = ? and paused returning id`,
         [at, tenantId, userId],
       )
-    : await raw<{ id: string }>(
-        tx,
-        `update enrollments set state = 'suspended', paused = true, updated_at = ? where tenant_id = ? and user_id = ? and state = 'active' returning id`,
+    : await tx.query<{ id: string }>(`update enrollments set state = 'suspended', paused = true, updated_at = ? where tenant_id = ? and user_id = ? and state = 'active' returning id`,
         [at, tenantId, userId],
       );
   await changed(tx, env, tenantId, active ? 'enrollment.reactivated' : 'enrollment.suspended', rows.map((r) => r.id), cause);

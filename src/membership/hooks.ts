@@ -1,7 +1,7 @@
-import type { Knex } from 'knex';
+import type { Tx } from '../db/tx';
 import type { MembershipEvent } from './types';
 
-export type Hook = (tx: Knex.Transaction, event: MembershipEvent) => Promise<void> | void;
+export type Hook = (tx: Tx, event: MembershipEvent) => Promise<void> | void;
 
 /**
  * Change hooks of the membership store. Every hook runs inside the transaction of the change, in the
@@ -18,7 +18,7 @@ export class Hooks {
     };
   }
 
-  async emit(tx: Knex.Transaction, event: MembershipEvent): Promise<void> {
+  async emit(tx: Tx, event: MembershipEvent): Promise<void> {
     for (const hook of this.hooks) await hook(tx, event);
   }
 }

@@ -1,8 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { Knex } from 'knex';
+import type { Tx } from '../db/tx';
 import type { Db } from '../db/knex';
 import { constraintOf } from '../db/errors';
-import { insertRows, placeholders, raw, updateRow } from '../db/sql';
+import { insertRows, placeholders, updateRow } from '../db/sql';
 import { chunks, fromJson, now, toBool, type GroupRow, type UserRow } from '../db/tables';
 import { StoreError, StoreErrors } from './errors';
 import { Hooks } from './hooks';
@@ -38,10 +38,6 @@ export class MembershipStore {
 
   constructor(private readonly db: Db) {}
 
-  get knex(): Knex {
-    return this.db.knex;
-  }
-
   // ---------- users ----------
 
   async getUser(tenantId: string, id: string): Promise<UserRecord | undefined> {
@@ -54,7 +50,7 @@ export class MembershipStore {
   }
 
   async createUser(tenantId: string, profile: UserProfile, opts: WriteOptions): Promise<UserRecord> {
-    return this.knex.transaction(async (tx) => {
+    return this.db.transaction(async (tx) => {
       const at = now();
       const user: UserRecord = { ...profile, id: newId(), tenantId, createdAt: at, updatedAt: at, version: 1 };
       try {
@@ -78,7 +74,7 @@ export class MembershipStore {
     change: (current: UserRecord) => UserProfile | Promise<UserProfile>,
     opts: WriteOptions,
   ): Promise<UserRecord> {
-    return this.knex.transaction(async (tx) => {
+    return this.db.transaction(async (tx) => {
       const previous = await this.lockUser(tx, tenantId, id);
       if (opts.ifVersion !== undefined && opts.ifVersion !== previous.version) throw StoreErrors.versionMismatch('User', id);
       const profile = await change(previous);
@@ -96,7 +92,7 @@ export class MembershipStore {
       } catch (err) {
         throw translateUserConflict(err, profile.userName);
       }
-      await raw(tx, 'delete from user_emails where user_id = ?', [id]);
+      await tx.query('delete from user_emails where user_id = ?', [id]);
       await writeEmails(tx, user);
       await this.hooks.emit(tx, { type: 'user.updated', tenantId, user, previous, cause: opts.cause });
       if (previous.active !== user.active) {
@@ -113,23 +109,25 @@ export class MembershipStore {
 
   /** Deletes a user: their memberships end first (each group's removal is emitted), the user goes last. */
   async deleteUser(tenantId: string, id: string, opts: WriteOptions): Promise<void> {
-    await this.knex.transaction(async (tx) => {
+    await this.db.transaction(async (tx) => {
       // Lock order is groups, then the user, as in a group change (group row, then the member's key):
       // two changes never wait on each other in a circle.
-      const groupIds = ((await tx('memberships').where({ tenant_id: tenantId, user_id: id }).pluck('group_id')) as string[]).sort();
-      if (groupIds.length && this.db.dialect === 'postgres') {
-        await tx('groups').where('tenant_id', tenantId).whereIn('id', groupIds).orderBy('id').forUpdate().select('id');
+      const groupIds = (await tx.query<{ group_id: string }>('select group_id from memberships where tenant_id = ? and user_id = ?', [tenantId, id]))
+        .map((r) => r.group_id)
+        .sort();
+      if (this.db.dialect === 'postgres') {
+        for (const part of chunks(groupIds)) await tx.query(`select id from groups where tenant_id = ? and id in (${placeholders(part)}) order by id for update`, [tenantId, ...part]);
       }
       const user = await this.lockUser(tx, tenantId, id, 'delete');
       if (opts.ifVersion !== undefined && opts.ifVersion !== user.version) throw StoreErrors.versionMismatch('User', id);
-      await tx('memberships').where({ tenant_id: tenantId, user_id: id }).delete();
-      if (groupIds.length) {
-        await tx('groups').where('tenant_id', tenantId).whereIn('id', groupIds).update({ updated_at: now(), version: tx.raw('version + 1') });
+      await tx.execute('delete from memberships where tenant_id = ? and user_id = ?', [tenantId, id]);
+      for (const part of chunks(groupIds)) {
+        await tx.execute(`update groups set updated_at = ?, version = version + 1 where tenant_id = ? and id in (${placeholders(part)})`, [now(), tenantId, ...part]);
       }
       for (const groupId of groupIds) {
         await this.hooks.emit(tx, { type: 'membership.removed', tenantId, groupId, userIds: [id], cause: opts.cause });
       }
-      await tx('users').where({ tenant_id: tenantId, id }).delete();
+      await tx.execute('delete from users where tenant_id = ? and id = ?', [tenantId, id]);
       await this.hooks.emit(tx, { type: 'user.deleted', tenantId, userId: id, cause: opts.cause });
     });
   }
@@ -182,14 +180,15 @@ export class MembershipStore {
   }
 
   async countMembers(tenantId: string, groupId: string): Promise<number> {
-    return countOf(this.knex('memberships').where({ tenant_id: tenantId, group_id: groupId }));
+    const [row] = await this.db.read<{ n: number | string }>('select count(*) as n from memberships where tenant_id = ? and group_id = ?', [tenantId, groupId]);
+    return Number(row?.n ?? 0);
   }
 
   async createGroup(tenantId: string, profile: GroupProfile, memberIds: string[], opts: WriteOptions): Promise<GroupRecord> {
-    return this.knex.transaction(async (tx) => {
+    return this.db.transaction(async (tx) => {
       const at = now();
       const group: GroupRecord = { ...profile, id: newId(), tenantId, createdAt: at, updatedAt: at, version: 1 };
-      await tx('groups').insert(groupToRow(group));
+      await insertRows(tx, 'groups', [groupToRow(group)]);
       await this.hooks.emit(tx, { type: 'group.created', tenantId, group, cause: opts.cause });
       const added = await insertMembers(tx, tenantId, group.id, memberIds);
       if (added.length) await this.hooks.emit(tx, { type: 'membership.added', tenantId, groupId: group.id, userIds: added, cause: opts.cause });
@@ -209,7 +208,7 @@ export class MembershipStore {
     steps: GroupStep[],
     opts: WriteOptions,
   ): Promise<{ group: GroupRecord; added: string[]; removed: string[] }> {
-    return this.knex.transaction(async (tx) => {
+    return this.db.transaction(async (tx) => {
       const previous = await this.lockGroup(tx, tenantId, id);
       if (opts.ifVersion !== undefined && opts.ifVersion !== previous.version) throw StoreErrors.versionMismatch('Group', id);
       const added = new Set<string>();
@@ -238,7 +237,7 @@ export class MembershipStore {
             break;
           case 'replaceMembers': {
             const wanted = new Set(step.userIds);
-            const current = (await tx('memberships').where({ tenant_id: tenantId, group_id: id }).pluck('user_id')) as string[];
+            const current = await memberIdsOf(tx, tenantId, id);
             const currentSet = new Set(current);
             noteRemoved(await deleteMembers(tx, tenantId, id, current.filter((u) => !wanted.has(u))));
             noteAdded(await insertMembers(tx, tenantId, id, [...wanted].filter((u) => !currentSet.has(u))));
@@ -272,12 +271,12 @@ export class MembershipStore {
 
   /** Deletes a group: its memberships end (emitted as one removal), then the group goes. */
   async deleteGroup(tenantId: string, id: string, opts: WriteOptions): Promise<void> {
-    await this.knex.transaction(async (tx) => {
+    await this.db.transaction(async (tx) => {
       const group = await this.lockGroup(tx, tenantId, id);
       if (opts.ifVersion !== undefined && opts.ifVersion !== group.version) throw StoreErrors.versionMismatch('Group', id);
       const removed = await deleteAllMembers(tx, tenantId, id);
       if (removed.length) await this.hooks.emit(tx, { type: 'membership.removed', tenantId, groupId: id, userIds: removed, cause: opts.cause });
-      await tx('groups').where({ tenant_id: tenantId, id }).delete();
+      await tx.execute('delete from groups where tenant_id = ? and id = ?', [tenantId, id]);
       await this.hooks.emit(tx, { type: 'group.deleted', tenantId, groupId: id, cause: opts.cause });
     });
   }
@@ -330,29 +329,29 @@ export class MembershipStore {
    * Reads a user under a row lock on PostgreSQL. An update takes FOR NO KEY UPDATE, which does not
    * block a concurrent membership insert's foreign-key check on the same user; a delete takes FOR UPDATE.
    */
-  private async lockUser(tx: Knex.Transaction, tenantId: string, id: string, purpose: 'update' | 'delete' = 'update'): Promise<UserRecord> {
+  private async lockUser(tx: Tx, tenantId: string, id: string, purpose: 'update' | 'delete' = 'update'): Promise<UserRecord> {
     const lock = this.db.dialect === 'postgres' ? (purpose === 'delete' ? ' for update' : ' for no key update') : '';
-    const [row] = await raw<UserRow>(tx, `select * from users where tenant_id = ? and id = ?${lock}`, [tenantId, id]);
+    const [row] = await tx.query<UserRow>(`select * from users where tenant_id = ? and id = ?${lock}`, [tenantId, id]);
     if (!row) throw StoreErrors.userNotFound(id);
     return userFromRow(row);
   }
 
   /** Locks the group row first, so concurrent changes of one group queue instead of interleaving. */
-  private async lockGroup(tx: Knex.Transaction, tenantId: string, id: string): Promise<GroupRecord> {
-    const [row] = await raw<GroupRow>(tx, `select * from groups where tenant_id = ? and id = ?${this.db.dialect === 'postgres' ? ' for update' : ''}`, [tenantId, id]);
+  private async lockGroup(tx: Tx, tenantId: string, id: string): Promise<GroupRecord> {
+    const [row] = await tx.query<GroupRow>(`select * from groups where tenant_id = ? and id = ?${this.db.dialect === 'postgres' ? ' for update' : ''}`, [tenantId, id]);
     if (!row) throw StoreErrors.groupNotFound(id);
     return groupFromRow(row);
   }
 }
 
 /** Inserts the memberships that do not exist yet; returns the users actually added. */
-async function insertMembers(tx: Knex.Transaction, tenantId: string, groupId: string, userIds: string[]): Promise<string[]> {
+async function insertMembers(tx: Tx, tenantId: string, groupId: string, userIds: string[]): Promise<string[]> {
   const wanted = [...new Set(userIds)];
   if (!wanted.length) return [];
   const added: string[] = [];
   const at = now();
   for (const part of chunks(wanted, 500)) {
-    const known = new Set((await raw<{ id: string }>(tx, `select id from users where tenant_id = ? and id in (${placeholders(part)})`, [tenantId, ...part])).map((r) => r.id));
+    const known = new Set((await tx.query<{ id: string }>(`select id from users where tenant_id = ? and id in (${placeholders(part)})`, [tenantId, ...part])).map((r) => r.id));
     const unknown = part.filter((u) => !known.has(u));
     if (unknown.length) throw StoreErrors.unknownMembers(unknown);
     const rows = part.map((userId) => ({ tenant_id: tenantId, group_id: groupId, user_id: userId, created_at: at }));
@@ -363,12 +362,10 @@ async function insertMembers(tx: Knex.Transaction, tenantId: string, groupId: st
 }
 
 // The group row is locked by the caller, so reading the rows and then deleting them is exact.
-async function deleteMembers(tx: Knex.Transaction, tenantId: string, groupId: string, userIds: string[]): Promise<string[]> {
+async function deleteMembers(tx: Tx, tenantId: string, groupId: string, userIds: string[]): Promise<string[]> {
   const removed: string[] = [];
   for (const part of chunks([...new Set(userIds)], 500)) {
-    const deleted = await raw<{ user_id: string }>(
-      tx,
-      `delete from memberships where tenant_id = ? and group_id = ? and user_id in (${placeholders(part)}) returning user_id`,
+    const deleted = await tx.query<{ user_id: string }>(`delete from memberships where tenant_id = ? and group_id = ? and user_id in (${placeholders(part)}) returning user_id`,
       [tenantId, groupId, ...part],
     );
     removed.push(...deleted.map((r) => r.user_id));
@@ -376,14 +373,17 @@ async function deleteMembers(tx: Knex.Transaction, tenantId: string, groupId: st
   return removed;
 }
 
-async function deleteAllMembers(tx: Knex.Transaction, tenantId: string, groupId: string): Promise<string[]> {
-  const scope = () => tx('memberships').where({ tenant_id: tenantId, group_id: groupId });
-  const present = (await scope().pluck('user_id')) as string[];
-  if (present.length) await scope().delete();
+async function memberIdsOf(tx: Tx, tenantId: string, groupId: string): Promise<string[]> {
+  return (await tx.query<{ user_id: string }>('select user_id from memberships where tenant_id = ? and group_id = ?', [tenantId, groupId])).map((r) => r.user_id);
+}
+
+async function deleteAllMembers(tx: Tx, tenantId: string, groupId: string): Promise<string[]> {
+  const present = await memberIdsOf(tx, tenantId, groupId);
+  if (present.length) await tx.execute('delete from memberships where tenant_id = ? and group_id = ?', [tenantId, groupId]);
   return present;
 }
 
-async function writeEmails(tx: Knex.Transaction, user: UserRecord): Promise<void> {
+async function writeEmails(tx: Tx, user: UserRecord): Promise<void> {
   const rows = user.emails.map((e) => ({
     tenant_id: user.tenantId,
     user_id: user.id,
@@ -405,11 +405,6 @@ function sameProfile(a: UserProfile, b: UserProfile): boolean {
 function translateUserConflict(err: unknown, userName: string): unknown {
   const c = constraintOf(err);
   return c?.kind === 'unique' ? StoreErrors.userNameTaken(userName) : err;
-}
-
-async function countOf(qb: Knex.QueryBuilder): Promise<number> {
-  const row = (await qb.clone().clearSelect().clearOrder().count({ n: '*' }).first()) as { n: number | string } | undefined;
-  return Number(row?.n ?? 0);
 }
 
 /**

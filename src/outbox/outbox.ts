@@ -1,4 +1,4 @@
-import type { Knex } from 'knex';
+import type { Tx } from '../db/tx';
 import { insertRows } from '../db/sql';
 import { chunks, now } from '../db/tables';
 import type { Cause } from '../membership/types';
@@ -19,7 +19,7 @@ export type EventType =
  * them in batches.
  */
 export async function writeEvents(
-  tx: Knex.Transaction,
+  tx: Tx,
   tenantId: string,
   type: EventType,
   ids: readonly string[],

@@ -1,4 +1,4 @@
-import type { Knex } from 'knex';
+import type { Tx } from '../db/tx';
 import { insertRows } from '../db/sql';
 import { now } from '../db/tables';
 import type { Hooks } from '../membership/hooks';
@@ -39,7 +39,7 @@ const USER_KINDS: ReadonlySet<ChangeKind> = new Set([
 
 /** Where the rules and stores report what they changed, inside the transaction that changed it. */
 export interface ChangeSink {
-  record(tx: Knex.Transaction, tenantId: string, cause: Cause, kind: ChangeKind, ids: readonly string[], groupId?: string): Promise<void>;
+  record(tx: Tx, tenantId: string, cause: Cause, kind: ChangeKind, ids: readonly string[], groupId?: string): Promise<void>;
 }
 
 export interface ChangeRecorderOptions {
@@ -58,11 +58,11 @@ export interface ChangeRecorderOptions {
  */
 export class ChangeRecorder implements ChangeSink {
   /** Per transaction and kind: how many changed, and how many ids are listed so far. */
-  private readonly perTx = new WeakMap<Knex.Transaction, Map<ChangeKind, { count: number; listed: number }>>();
+  private readonly perTx = new WeakMap<Tx, Map<ChangeKind, { count: number; listed: number }>>();
 
   constructor(private readonly options: ChangeRecorderOptions) {}
 
-  async record(tx: Knex.Transaction, tenantId: string, cause: Cause, kind: ChangeKind, ids: readonly string[], groupId?: string): Promise<void> {
+  async record(tx: Tx, tenantId: string, cause: Cause, kind: ChangeKind, ids: readonly string[], groupId?: string): Promise<void> {
     if (!ids.length) return;
     const tally = this.tallyOf(tx, kind);
     // A fan-out reports in chunks; the limit on ids holds for the whole transaction, not each chunk.
@@ -93,19 +93,14 @@ export class ChangeRecorder implements ChangeSink {
     );
   }
 
-  private tallyOf(tx: Knex.Transaction, kind: ChangeKind): { count: number; listed: number } {
+  private tallyOf(tx: Tx, kind: ChangeKind): { count: number; listed: number } {
     let kinds = this.perTx.get(tx);
     if (!kinds) {
       const fresh = new Map<ChangeKind, { count: number; listed: number }>();
       this.perTx.set(tx, fresh);
       kinds = fresh;
       const onCommitted = this.options.onCommitted;
-      if (onCommitted) {
-        tx.executionPromise.then(
-          () => fresh.forEach((t, k) => onCommitted(k, t.count)),
-          () => undefined, // rolled back: nothing happened
-        );
-      }
+      if (onCommitted) tx.afterCommit(() => fresh.forEach((t, k) => onCommitted(k, t.count))); // rolled back: nothing happened
     }
     let tally = kinds.get(kind);
     if (!tally) {

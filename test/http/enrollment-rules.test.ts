@@ -273,7 +273,7 @@ describe('enrollment rules', () => {
     expect(written.filter((r) => r.mandatory)).toHaveLength(3);
     expect(written.filter((r) => r.due_at === null)).toHaveLength(3);
     const ids = written.map((r) => r.id);
-    await t.db.knex.transaction((tx) => recomputeTerms(tx, { dialect: t.db.dialect, changes: t.syncLog.changes }, ids));
+    await t.db.transaction((tx) => recomputeTerms(tx, { dialect: t.db.dialect, changes: t.syncLog.changes }, ids));
     expect(await terms()).toEqual(written);
   });
 

@@ -18,7 +18,7 @@ describe('change recorder', () => {
 
   it('keeps at most maxIds ids per kind across the chunks of one transaction, with exact counts', async () => {
     const recorder = new ChangeRecorder({ enabled: true, maxIds: 4 });
-    await db.knex.transaction(async (tx) => {
+    await db.transaction(async (tx) => {
       await recorder.record(tx, tenantId, cause('r1'), 'enrollment.created', ['e1', 'e2', 'e3']);
       await recorder.record(tx, tenantId, cause('r1'), 'enrollment.created', ['e4', 'e5', 'e6']);
       await recorder.record(tx, tenantId, cause('r1'), 'enrollment.created', ['e7']);
@@ -36,7 +36,7 @@ describe('change recorder', () => {
 
   it('keeps a change naming one user in one row, and indexes several users a row each', async () => {
     const recorder = new ChangeRecorder({ enabled: true, maxIds: 10 });
-    await db.knex.transaction(async (tx) => {
+    await db.transaction(async (tx) => {
       await recorder.record(tx, tenantId, cause('r5'), 'membership.added', ['u7'], 'g1');
       await recorder.record(tx, tenantId, cause('r5'), 'enrollment.created', ['e7']);
       await recorder.record(tx, tenantId, cause('r6'), 'membership.removed', ['u7', 'u8', 'u7'], 'g1');
@@ -51,12 +51,12 @@ describe('change recorder', () => {
     const committed: [ChangeKind, number][] = [];
     const recorder = new ChangeRecorder({ enabled: true, maxIds: 10, onCommitted: (kind, n) => committed.push([kind, n]) });
     await expect(
-      db.knex.transaction(async (tx) => {
+      db.transaction(async (tx) => {
         await recorder.record(tx, tenantId, cause('r2'), 'user.created', ['u9']);
         throw new Error('roll back');
       }),
     ).rejects.toThrow('roll back');
-    await db.knex.transaction((tx) => recorder.record(tx, tenantId, cause('r3'), 'user.updated', ['u9']));
+    await db.transaction((tx) => recorder.record(tx, tenantId, cause('r3'), 'user.updated', ['u9']));
     await new Promise((r) => setImmediate(r));
     expect(await rows('r2')).toEqual([]);
     expect(await rows('r3')).toEqual([{ kind: 'user.updated', count: 1, ids: '["u9"]' }]);
@@ -67,7 +67,7 @@ describe('change recorder', () => {
     const committed: [ChangeKind, number][] = [];
     const off = new ChangeRecorder({ enabled: false, maxIds: 10, onCommitted: (kind, n) => committed.push([kind, n]) });
     const on = new ChangeRecorder({ enabled: true, maxIds: 10 });
-    await db.knex.transaction(async (tx) => {
+    await db.transaction(async (tx) => {
       await off.record(tx, tenantId, cause('r4'), 'user.created', ['u1']);
       await on.record(tx, tenantId, cause(''), 'user.created', ['u1']);
     });

@@ -1,0 +1,206 @@
+import type { Knex } from 'knex';
+import type { Dialect } from './knex';
+
+/**
+ * A write transaction, as the store, the enrollment rules, the change log and the outbox see it:
+ * plain SQL with `?` placeholders, run on the transaction's own connection. knex is not in the way
+ * here: its transaction object, runner and promise chain cost more than SQLite took to run most of
+ * these statements, and on PostgreSQL they lengthen every round trip a row lock is held across.
+ */
+export interface Tx {
+  readonly dialect: Dialect;
+  /** The rows of a statement (a select, or a write with RETURNING); a write without rows gives []. */
+  query<T>(sql: string, bindings?: readonly unknown[]): Promise<T[]>;
+  /** Runs a write and says how many rows it changed. */
+  execute(sql: string, bindings?: readonly unknown[]): Promise<number>;
+  /** Runs `fn` once the transaction has committed (never after a rollback or a dry run). */
+  afterCommit(fn: () => void): void;
+}
+
+export interface TransactionOptions {
+  /** Do all the work, then roll it back: the result is exactly what the real run would return. */
+  dryRun?: boolean;
+}
+
+interface PoolClient<C> {
+  acquireConnection(): Promise<C>;
+  releaseConnection(conn: C): Promise<void>;
+}
+
+interface SqliteStatement {
+  reader: boolean;
+  all(bindings: unknown[]): unknown[];
+  run(bindings: unknown[]): { changes: number };
+}
+
+interface SqliteConnection {
+  prepare(sql: string): SqliteStatement;
+  readonly inTransaction: boolean;
+}
+
+interface PgConnection {
+  query(config: { text: string; values: unknown[] }): Promise<{ rows: unknown[]; rowCount: number | null }>;
+}
+
+/** better-sqlite3 binds numbers, strings, bigints, buffers and null; booleans become 1/0 and dates epoch ms, as knex does. */
+export const sqliteValue = (v: unknown): unknown => (typeof v === 'boolean' ? (v ? 1 : 0) : v instanceof Date ? v.valueOf() : v === undefined ? null : v);
+
+/** What every transaction does whatever the engine: the end guard and the after-commit callbacks. */
+abstract class BaseTx implements Tx {
+  abstract readonly dialect: Dialect;
+  private ended = false;
+  private readonly committed: (() => void)[] = [];
+
+  abstract query<T>(sql: string, bindings?: readonly unknown[]): Promise<T[]>;
+  abstract execute(sql: string, bindings?: readonly unknown[]): Promise<number>;
+
+  afterCommit(fn: () => void): void {
+    this.committed.push(fn);
+  }
+
+  /** A statement after the end would run outside the transaction (autocommit): refuse it. */
+  protected check(sql: string): void {
+    if (this.ended) throw new Error(`statement after the transaction ended: ${sql.slice(0, 80)}`);
+  }
+
+  end(): void {
+    this.ended = true;
+  }
+
+  runCommitted(): void {
+    for (const fn of this.committed) {
+      try {
+        fn();
+      } catch (err) {
+        // The transaction has committed: its caller must hear so, whatever a listener does.
+        process.emitWarning(err as Error);
+      }
+    }
+  }
+}
+
+class SqliteTx extends BaseTx {
+  readonly dialect = 'sqlite';
+
+  constructor(private readonly conn: SqliteConnection) {
+    super();
+  }
+
+  query<T>(sql: string, bindings: readonly unknown[] = []): Promise<T[]> {
+    try {
+      this.check(sql);
+      const statement = this.conn.prepare(sql); // the connection keeps its prepared statements (knex.ts)
+      const values = bindings.map(sqliteValue);
+      if (statement.reader) return Promise.resolve(statement.all(values) as T[]);
+      statement.run(values);
+      return Promise.resolve([]);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  }
+
+  execute(sql: string, bindings: readonly unknown[] = []): Promise<number> {
+    try {
+      this.check(sql);
+      return Promise.resolve(this.conn.prepare(sql).run(bindings.map(sqliteValue)).changes);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  }
+}
+
+class PgTx extends BaseTx {
+  readonly dialect = 'postgres';
+
+  constructor(private readonly conn: PgConnection) {
+    super();
+  }
+
+  async query<T>(sql: string, bindings: readonly unknown[] = []): Promise<T[]> {
+    this.check(sql);
+    return (await pgQuery(this.conn, sql, bindings)).rows as T[];
+  }
+
+  async execute(sql: string, bindings: readonly unknown[] = []): Promise<number> {
+    this.check(sql);
+    return (await pgQuery(this.conn, sql, bindings)).rowCount ?? 0;
+  }
+}
+
+/** `?` placeholders as PostgreSQL's `$1, $2…`, computed once per statement text. */
+const positional = new Map<string, string>();
+function pgText(sql: string): string {
+  let text = positional.get(sql);
+  if (text === undefined) {
+    let n = 0;
+    text = sql.replace(/\?/g, () => `$${++n}`);
+    if (positional.size >= 1000) positional.delete(positional.keys().next().value!);
+    positional.set(sql, text);
+  }
+  return text;
+}
+
+export function pgQuery(conn: PgConnection, sql: string, bindings: readonly unknown[]) {
+  return conn.query({ text: pgText(sql), values: bindings.map((v) => (v === undefined ? null : v)) });
+}
+
+/**
+ * Runs `work` in one transaction on a connection of knex's pool, so knex's own transactions (the
+ * webhook dispatcher's) and these take turns on SQLite's single writer. On SQLite the transaction
+ * begins IMMEDIATE: the write lock is taken up front, so writers of several processes queue on
+ * busy_timeout rather than fail at their first write.
+ */
+export async function transaction<T>(knex: Knex, dialect: Dialect, work: (tx: Tx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+  return dialect === 'sqlite' ? sqliteTransaction(knex, work, options) : pgTransaction(knex, work, options);
+}
+
+async function sqliteTransaction<T>(knex: Knex, work: (tx: Tx) => Promise<T>, options: TransactionOptions): Promise<T> {
+  const client = knex.client as PoolClient<SqliteConnection>;
+  const conn = await client.acquireConnection();
+  const tx = new SqliteTx(conn);
+  try {
+    conn.prepare('BEGIN IMMEDIATE').run([]);
+    let result: T;
+    try {
+      result = await work(tx);
+    } finally {
+      tx.end();
+    }
+    conn.prepare(options.dryRun ? 'ROLLBACK' : 'COMMIT').run([]);
+    if (!options.dryRun) tx.runCommitted();
+    return result;
+  } finally {
+    try {
+      if (conn.inTransaction) conn.prepare('ROLLBACK').run([]);
+    } finally {
+      await client.releaseConnection(conn);
+    }
+  }
+}
+
+async function pgTransaction<T>(knex: Knex, work: (tx: Tx) => Promise<T>, options: TransactionOptions): Promise<T> {
+  const client = knex.client as PoolClient<PgConnection>;
+  const conn = await client.acquireConnection();
+  const tx = new PgTx(conn);
+  let open = false;
+  try {
+    await pgQuery(conn, 'begin', []);
+    open = true;
+    let result: T;
+    try {
+      result = await work(tx);
+    } finally {
+      tx.end();
+    }
+    open = false;
+    await pgQuery(conn, options.dryRun ? 'rollback' : 'commit', []);
+    if (!options.dryRun) tx.runCommitted();
+    return result;
+  } catch (err) {
+    // A broken connection cannot roll back; the pool discards it (knex marks it disposed on error).
+    if (open) await pgQuery(conn, 'rollback', []).catch(() => undefined);
+    throw err;
+  } finally {
+    await client.releaseConnection(conn);
+  }
+}
