@@ -3,6 +3,7 @@ import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { migrationSource } from '../../migrations';
 import { newId } from '../ids';
+import { Checkpointer } from './checkpointer';
 import { pgQuery, sqliteValue, transaction, type TransactionOptions, type Tx } from './tx';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -35,6 +36,8 @@ export interface Db {
    * PostgreSQL, which has no such cheap signal.
    */
   dataVersion?: () => number;
+  /** SQLite's checkpointer, once the writer has connected (tests read what it did). */
+  checkpoints?: () => Checkpointer | undefined;
   close(): Promise<void>;
 }
 
@@ -76,7 +79,9 @@ export function openDb(url: string, options: DbOptions = {}): Db {
   }
   if (url.startsWith('sqlite:')) {
     const filename = url.slice('sqlite:'.length);
-    if (filename !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(filename)), { recursive: true });
+    const onDisk = filename !== ':memory:';
+    if (onDisk) fs.mkdirSync(path.dirname(path.resolve(filename)), { recursive: true });
+    let checkpointer: Checkpointer | undefined;
     const knex = knexFactory({
       client: 'better-sqlite3',
       connection: { filename },
@@ -95,12 +100,18 @@ export function openDb(url: string, options: DbOptions = {}): Db {
           conn.pragma('busy_timeout = 5000');
           // ANALYZE reads at most this many index rows per index: planner statistics in milliseconds
           conn.pragma('analysis_limit = 1000');
+          if (onDisk) {
+            // Checkpoints run on a worker thread (checkpointer.ts); the writer's own, at 10,000 pages
+            // instead of 1,000, is the backstop that lets the WAL start over under a sustained load.
+            conn.pragma('wal_autocheckpoint = 10000');
+            checkpointer ??= new Checkpointer(filename);
+          }
           adaptStatements(conn);
           done(null, conn);
         },
       },
     });
-    const reader = filename === ':memory:' ? undefined : new SqliteReader(filename);
+    const reader = onDisk ? new SqliteReader(filename) : undefined;
     const read = reader
       ? <T>(sql: string, bindings: readonly unknown[]): Promise<T[]> => {
           try {
@@ -116,8 +127,10 @@ export function openDb(url: string, options: DbOptions = {}): Db {
       read,
       transaction: (work, opts) => transaction(knex, 'sqlite', work, opts),
       dataVersion: reader ? () => reader.dataVersion() : undefined,
+      checkpoints: () => checkpointer,
       close: async () => {
         reader?.close();
+        await checkpointer?.stop();
         await knex.destroy();
       },
     };
