@@ -60,8 +60,8 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(
     '/scim/v2',
-    deps.syncLog.capture('scim'),
     scimRouter({
+      capture: deps.syncLog.capture('scim'),
       db: deps.db,
       store: deps.store,
       tenancy: deps.tenancy,

@@ -17,7 +17,7 @@ export function causeOf(req: Request): Cause {
 
 /** The SCIM base URL of this request, for meta.location and Location headers. */
 export function baseUrlOf(req: Request): string {
-  return `${req.protocol}://${req.get('host') ?? 'localhost'}${req.baseUrl.replace(/\/(users|groups)$/i, '')}`;
+  return `${req.protocol}://${req.get('host') ?? 'localhost'}${req.baseUrl}`;
 }
 
 /**

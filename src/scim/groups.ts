@@ -1,4 +1,4 @@
-import { Router, type Request, type Response } from 'express';
+import type { Request, Response, Router } from 'express';
 import type { GroupRecord, GroupStep } from '../membership/types';
 import { principalOf } from '../tenancy/bearer-auth';
 import { baseUrlOf, causeOf, ifMatchVersion, ifNoneMatchHits, type ScimDeps } from './context';
@@ -9,9 +9,9 @@ import { applyPatch, planGroupPatch, readPatchOps } from './patch';
 import { etagOf, groupFromScim, groupResource, memberIdsOf } from './resources';
 import { groupDefinition } from './schemas';
 
-export function groupsRouter(deps: ScimDeps): Router {
+/** Groups at /Groups, on the SCIM router (one router: no sub-router's prefix to strip and restore per request). */
+export function registerGroupRoutes(router: Router, deps: ScimDeps): void {
   const { store } = deps;
-  const router = Router();
 
   /** The group as the response body, honouring `attributes` / `excludedAttributes` (members read only if returned). */
   const answer = async (req: Request, res: Response, group: GroupRecord, status: number) => {
@@ -20,29 +20,29 @@ export function groupsRouter(deps: ScimDeps): Router {
     res.status(status).json(body);
   };
 
-  router.get('/', async (req, res) => {
+  router.get('/Groups', async (req, res) => {
     res.json(await listResponse(deps, GROUPS, req, listQueryFromRequest(req, deps.limits)));
   });
 
-  router.post('/.search', async (req, res) => {
+  router.post('/Groups/.search', async (req, res) => {
     res.json(await listResponse(deps, GROUPS, req, listQueryFromSearch(req.body, deps.limits)));
   });
 
-  router.get('/:id', async (req, res) => {
+  router.get('/Groups/:id', async (req, res) => {
     const group = await store.getGroup(principalOf(req).tenantId, req.params.id);
     if (!group) throw Errors.notFound(`Group ${req.params.id}`);
     if (ifNoneMatchHits(req, group.version)) return void res.setHeader('ETag', etagOf(group.version)).status(304).end();
     await answer(req, res, group, 200);
   });
 
-  router.post('/', async (req, res) => {
+  router.post('/Groups', async (req, res) => {
     const input = groupFromScim(req.body);
     const group = await store.createGroup(principalOf(req).tenantId, input.profile, input.memberIds ?? [], { cause: causeOf(req) });
     res.location(`${baseUrlOf(req)}/Groups/${group.id}`);
     await answer(req, res, group, 201);
   });
 
-  router.put('/:id', async (req, res) => {
+  router.put('/Groups/:id', async (req, res) => {
     const input = groupFromScim(req.body);
     // RFC 7644 §3.5.1: PUT replaces the resource; a body without members leaves none.
     const steps: GroupStep[] = [
@@ -56,7 +56,7 @@ export function groupsRouter(deps: ScimDeps): Router {
     await answer(req, res, group, 200);
   });
 
-  router.patch('/:id', async (req, res) => {
+  router.patch('/Groups/:id', async (req, res) => {
     const plan = planGroupPatch(readPatchOps(req.body), memberIdsOf);
     const steps: GroupStep[] = [...plan.memberSteps];
     if (plan.attributeOps.length) {
@@ -75,10 +75,9 @@ export function groupsRouter(deps: ScimDeps): Router {
     await answer(req, res, group, 200);
   });
 
-  router.delete('/:id', async (req, res) => {
+  router.delete('/Groups/:id', async (req, res) => {
     await store.deleteGroup(principalOf(req).tenantId, req.params.id, { cause: causeOf(req), ifVersion: ifMatchVersion(req) });
     res.status(204).end();
   });
 
-  return router;
 }

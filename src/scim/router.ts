@@ -1,4 +1,4 @@
-import express, { Router } from 'express';
+import express, { Router, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import SCIMMY from 'scimmy';
 import SCIMMYRouters from 'scimmy-routers';
@@ -8,16 +8,18 @@ import { principalOf } from '../tenancy/bearer-auth';
 import { baseUrlOf, type ScimDeps } from './context';
 import { Errors, renderScimError, scimErrorHandler } from './errors';
 import { assertKnownByAny, parseFilter } from './filter';
-import { groupsRouter } from './groups';
+import { registerGroupRoutes } from './groups';
 import { GROUPS, USERS, renderMany, runList } from './kinds';
 import { listQueryFromSearch } from './list';
 import { parseProjection } from './projection';
 import { rateLimit, type RateLimit } from './rate-limit';
 import { LIST_RESPONSE_SCHEMA, declareScimSchemas, groupDefinition, userDefinition } from './schemas';
-import { usersRouter } from './users';
+import { registerUserRoutes } from './users';
 
 export interface ScimRouterDeps extends ScimDeps {
   tenancy: Tenancy;
+  /** Marks each request for the sync log (SyncLog.capture). */
+  capture: RequestHandler;
   log: Logger;
   maxBodyBytes: number;
   rateLimit: RateLimit;
@@ -32,18 +34,9 @@ export interface ScimRouterDeps extends ScimDeps {
 export function scimRouter(deps: ScimRouterDeps): Router {
   declareScimSchemas();
   const router = Router();
-
-  router.use((_req, res, next) => {
-    res.type('application/scim+json');
-    next();
-  });
-  router.use(bearerAuth(deps.tenancy, 'scim', (res) => renderScimError(res, Errors.unauthorized())));
-  router.use(rateLimit(deps.rateLimit));
-  // Any content type: clients send application/scim+json, application/json, or nothing at all.
-  router.use(express.json({ type: () => true, limit: deps.maxBodyBytes, strict: true }));
-
-  router.use('/Users', usersRouter(deps));
-  router.use('/Groups', groupsRouter(deps));
+  router.use(frontDoor(deps));
+  registerUserRoutes(router, deps);
+  registerGroupRoutes(router, deps);
   router.post('/.search', async (req, res) => {
     res.json(await searchAll(deps, req));
   });
@@ -52,6 +45,35 @@ export function scimRouter(deps: ScimRouterDeps): Router {
   router.use((req, _res, next) => next(Errors.endpointNotFound(req.method, req.path)));
   router.use(scimErrorHandler(deps.log));
   return router;
+}
+
+/**
+ * What every SCIM request passes first, as one middleware (each router layer costs a step of
+ * express's dispatch): the sync log's mark, the content type, the bearer token, the rate limit, and
+ * the JSON body (of any content type: clients send application/scim+json, application/json, or
+ * nothing at all).
+ */
+function frontDoor(deps: ScimRouterDeps): RequestHandler {
+  const steps: RequestHandler[] = [
+    deps.capture,
+    (_req, res, next) => {
+      res.setHeader('Content-Type', 'application/scim+json; charset=utf-8');
+      next();
+    },
+    bearerAuth(deps.tenancy, 'scim', (res) => renderScimError(res, Errors.unauthorized())),
+    rateLimit(deps.rateLimit),
+    express.json({ type: () => true, limit: deps.maxBodyBytes, strict: true }),
+  ];
+  return (req, res, next) => {
+    let i = 0;
+    const step = (err?: unknown): void => {
+      const handler = steps[i++];
+      if (err !== undefined || !handler) return next(err);
+      const done: unknown = handler(req, res, step);
+      if (done instanceof Promise) done.catch(step); // an async step that failed (bearerAuth's lookup)
+    };
+    step();
+  };
 }
 
 /** Discovery endpoints from scimmy-routers (its resource routes are never reached: ours answer first). */

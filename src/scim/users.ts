@@ -1,4 +1,4 @@
-import { Router, type Request, type Response } from 'express';
+import type { Request, Response, Router } from 'express';
 import type { UserRecord } from '../membership/types';
 import { principalOf } from '../tenancy/bearer-auth';
 import { baseUrlOf, causeOf, ifMatchVersion, ifNoneMatchHits, type ScimDeps } from './context';
@@ -9,9 +9,9 @@ import { applyPatch, readPatchOps } from './patch';
 import { etagOf, userProfileFromScim, userResource } from './resources';
 import { userDefinition } from './schemas';
 
-export function usersRouter(deps: ScimDeps): Router {
+/** Users at /Users, on the SCIM router (one router: no sub-router's prefix to strip and restore per request). */
+export function registerUserRoutes(router: Router, deps: ScimDeps): void {
   const { store } = deps;
-  const router = Router();
 
   /** The user as the response body, honouring `attributes` / `excludedAttributes`. */
   const answer = async (req: Request, res: Response, user: UserRecord, status: number, groups?: Map<string, { id: string; displayName: string }[]>) => {
@@ -20,28 +20,28 @@ export function usersRouter(deps: ScimDeps): Router {
     res.status(status).json(body);
   };
 
-  router.get('/', async (req, res) => {
+  router.get('/Users', async (req, res) => {
     res.json(await listResponse(deps, USERS, req, listQueryFromRequest(req, deps.limits)));
   });
 
-  router.post('/.search', async (req, res) => {
+  router.post('/Users/.search', async (req, res) => {
     res.json(await listResponse(deps, USERS, req, listQueryFromSearch(req.body, deps.limits)));
   });
 
-  router.get('/:id', async (req, res) => {
+  router.get('/Users/:id', async (req, res) => {
     const user = await store.getUser(principalOf(req).tenantId, req.params.id);
     if (!user) throw Errors.notFound(`User ${req.params.id}`);
     if (ifNoneMatchHits(req, user.version)) return void res.setHeader('ETag', etagOf(user.version)).status(304).end();
     await answer(req, res, user, 200);
   });
 
-  router.post('/', async (req, res) => {
+  router.post('/Users', async (req, res) => {
     const user = await store.createUser(principalOf(req).tenantId, userProfileFromScim(req.body), { cause: causeOf(req) });
     res.location(`${baseUrlOf(req)}/Users/${user.id}`);
     await answer(req, res, user, 201, new Map([[user.id, []]])); // a user just created is in no group
   });
 
-  router.put('/:id', async (req, res) => {
+  router.put('/Users/:id', async (req, res) => {
     const profile = userProfileFromScim(req.body);
     const user = await store.modifyUser(principalOf(req).tenantId, req.params.id, () => profile, {
       cause: causeOf(req),
@@ -50,7 +50,7 @@ export function usersRouter(deps: ScimDeps): Router {
     await answer(req, res, user, 200);
   });
 
-  router.patch('/:id', async (req, res) => {
+  router.patch('/Users/:id', async (req, res) => {
     const ops = readPatchOps(req.body);
     const user = await store.modifyUser(
       principalOf(req).tenantId,
@@ -63,10 +63,9 @@ export function usersRouter(deps: ScimDeps): Router {
     await answer(req, res, user, 200);
   });
 
-  router.delete('/:id', async (req, res) => {
+  router.delete('/Users/:id', async (req, res) => {
     await store.deleteUser(principalOf(req).tenantId, req.params.id, { cause: causeOf(req), ifVersion: ifMatchVersion(req) });
     res.status(204).end();
   });
 
-  return router;
 }
