@@ -82,6 +82,7 @@ export function openDb(url: string, options: DbOptions = {}): Db {
     const onDisk = filename !== ':memory:';
     if (onDisk) fs.mkdirSync(path.dirname(path.resolve(filename)), { recursive: true });
     let checkpointer: Checkpointer | undefined;
+    const reader = onDisk ? new SqliteReader(filename) : undefined;
     const knex = knexFactory({
       client: 'better-sqlite3',
       connection: { filename },
@@ -106,12 +107,11 @@ export function openDb(url: string, options: DbOptions = {}): Db {
             conn.pragma('wal_autocheckpoint = 10000');
             checkpointer ??= new Checkpointer(filename);
           }
-          adaptStatements(conn);
+          adaptStatements(conn, () => reader?.invalidate());
           done(null, conn);
         },
       },
     });
-    const reader = onDisk ? new SqliteReader(filename) : undefined;
     const read = reader
       ? <T>(sql: string, bindings: readonly unknown[]): Promise<T[]> => {
           try {
@@ -149,27 +149,49 @@ function addFunctions(conn: SqliteConnection): void {
 }
 
 interface SqliteStatement {
+  reader: boolean;
+  readonly: boolean;
   all(bindings: unknown[]): unknown[];
+  run(bindings: unknown[]): unknown;
 }
 
 /**
  * A read-only connection beside knex's writer, opened at the first read (after migrations made the
- * file). Each statement runs in autocommit, so it sees every transaction committed before it started.
+ * file).
+ *
+ * Its reads share one read transaction per turn of the event loop: the first read of a turn begins
+ * it and a setImmediate ends it. A statement in autocommit begins and ends a read transaction of its
+ * own (locks on the -shm file, the WAL header), which cost more than the lookups themselves; under
+ * load one turn serves several requests. A turn's reads see what was committed before it began, and
+ * a write on this process's writer ends the snapshot at once (`invalidate`, called from the writer's
+ * statements), so a read after a commit always sees it; a request that arrives after another
+ * process's commit is read in a later turn, so it sees that too.
  */
 class SqliteReader {
-  private conn: (SqliteConnection & { close(): void }) | undefined;
+  private conn: (SqliteConnection & { close(): void; readonly inTransaction: boolean }) | undefined;
   private readonly statements = new Map<string, SqliteStatement>();
+  private inSnapshot = false;
+  private readonly endSnapshot = () => {
+    if (!this.inSnapshot) return;
+    this.inSnapshot = false;
+    if (this.conn?.inTransaction) this.statement('COMMIT').run([]);
+  };
 
   constructor(private readonly filename: string) {}
 
   all<T>(sql: string, bindings: readonly unknown[]): T[] {
-    let statement = this.statements.get(sql);
-    if (!statement) {
-      statement = this.connection().prepare(sql) as SqliteStatement;
-      if (this.statements.size >= 500) this.statements.delete(this.statements.keys().next().value!);
-      this.statements.set(sql, statement);
+    const statement = this.statement(sql);
+    if (!this.inSnapshot) {
+      this.statement('BEGIN').run([]);
+      this.inSnapshot = true;
+      setImmediate(this.endSnapshot);
     }
     return statement.all(bindings.map(sqliteValue)) as T[];
+  }
+
+  /** The writer is about to change the database: the next read takes a fresh snapshot. */
+  invalidate(): void {
+    this.endSnapshot();
   }
 
   dataVersion(): number {
@@ -177,15 +199,29 @@ class SqliteReader {
   }
 
   close(): void {
+    this.endSnapshot();
     this.conn?.close();
     this.conn = undefined;
     this.statements.clear();
   }
 
+  private statement(sql: string): SqliteStatement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.connection().prepare(sql) as SqliteStatement;
+      if (this.statements.size >= 500) this.statements.delete(this.statements.keys().next().value!);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
   private connection() {
     if (!this.conn) {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const Database = require('better-sqlite3') as new (file: string, opts: { readonly: boolean; fileMustExist: boolean }) => SqliteConnection & { close(): void };
+      const Database = require('better-sqlite3') as new (file: string, opts: { readonly: boolean; fileMustExist: boolean }) => SqliteConnection & {
+        close(): void;
+        readonly inTransaction: boolean;
+      };
       const conn = new Database(this.filename, { readonly: true, fileMustExist: true });
       addFunctions(conn);
       conn.pragma('busy_timeout = 5000');
@@ -196,7 +232,7 @@ class SqliteReader {
 }
 
 /**
- * Two adaptations of the statements knex sends to a SQLite connection:
+ * Three adaptations of the statements sent to the writer connection (knex's and tx.ts's alike):
  * - knex opens transactions with a deferred `BEGIN`: the write lock is taken at the first write, and a
  *   transaction that read first and then wants to write gets SQLITE_BUSY at once, without waiting, when
  *   another process holds the lock (SQLite cannot wait there without risking a deadlock). With several
@@ -204,19 +240,22 @@ class SqliteReader {
  *   (busy_timeout) instead of failing. In one process nothing changes: it has one connection.
  * - knex prepares every query anew; parsing and planning the same few dozen statements over and over
  *   was a quarter of a PATCH's CPU time. The most recent prepared statements are kept, keyed by SQL.
- *   Safe because knex runs each statement to completion (all()/run(), never an open iterator), and
- *   SQLite re-prepares a cached statement by itself after a schema change.
+ *   Safe because each statement runs to completion (all()/run(), never an open iterator), and SQLite
+ *   re-prepares a cached statement by itself after a schema change.
+ * - a statement that may write (a COMMIT among them) calls `onWrite` first: the reader's snapshot ends,
+ *   so no read after this write is served from before it.
  */
-function adaptStatements(conn: SqliteConnection, size = 500): void {
+function adaptStatements(conn: SqliteConnection, onWrite: () => void, size = 500): void {
   const prepare = conn.prepare.bind(conn);
-  const cache = new Map<string, unknown>();
+  const cache = new Map<string, SqliteStatement>();
   conn.prepare = (sql: string) => {
     let statement = cache.get(sql);
     if (statement === undefined) {
-      statement = prepare(sql === 'BEGIN;' ? 'BEGIN IMMEDIATE;' : sql);
+      statement = prepare(sql === 'BEGIN;' ? 'BEGIN IMMEDIATE;' : sql) as SqliteStatement;
       if (cache.size >= size) cache.delete(cache.keys().next().value!);
     } else cache.delete(sql); // re-inserted below: most recently used last
     cache.set(sql, statement);
+    if (!statement.reader || !statement.readonly) onWrite(); // a write, RETURNING or not, or COMMIT
     return statement;
   };
 }

@@ -45,3 +45,30 @@ describe('reads beside a running write transaction', () => {
     expect((await get(fresh)).status).toBe(200);
   });
 });
+
+describe('reads and commits in one turn of the event loop', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(async () => t.close());
+
+  const tenantNamed = async (name: string) => (await t.db.read<{ name: string }>('select name from tenants where name = ?', [name])).length;
+
+  it('sees a commit at once, even where an earlier read of the same turn began its snapshot', async () => {
+    let turnEnded = false;
+    setImmediate(() => (turnEnded = true));
+    expect(await tenantNamed('same-turn')).toBe(0); // on SQLite: the turn's snapshot begins here
+    await t.db.transaction((tx) => tx.execute('insert into tenants (id, name, created_at) values (?, ?, ?)', ['same-turn-id', 'same-turn', new Date().toISOString()]));
+    expect(await tenantNamed('same-turn')).toBe(1);
+    // On SQLite all of it ran in one turn, so the commit ended the snapshot, not the turn. PostgreSQL
+    // has no such snapshot: its reads are round trips, each turns of their own.
+    expect(turnEnded).toBe(t.db.dialect === 'postgres');
+  });
+
+  it('sees a commit made through knex (the webhook dispatcher, token revocation) at once too', async () => {
+    expect(await tenantNamed('by-knex')).toBe(0);
+    await t.db.knex('tenants').insert({ id: 'by-knex-id', name: 'by-knex', created_at: new Date().toISOString() });
+    expect(await tenantNamed('by-knex')).toBe(1);
+  });
+});
