@@ -1,6 +1,7 @@
 import SCIMMY from 'scimmy';
 import { emailsOf } from '../membership/store';
 import type { GroupProfile, GroupRecord, Member, UserProfile, UserRecord } from '../membership/types';
+import { coerceInbound } from './coerce';
 import { Errors } from './errors';
 import { isPlainObject, normaliseObject } from './normalise';
 import { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, ROSTER_GROUP_SCHEMA, USER_SCHEMA, groupDefinition, userDefinition } from './schemas';
@@ -10,8 +11,17 @@ const SERVER_OWNED = ['schemas', 'id', 'meta', 'groups', 'members', 'password'];
 
 export const etagOf = (version: number): string => `W/"${version}"`;
 
-/** scimmy's validation of an inbound body: types, required attributes, canonical names; unknown attributes dropped. */
+/**
+ * Validation of an inbound body against scimmy's schema: types, required attributes, canonical
+ * values; unknown attributes dropped. The compiled coercion answers the bodies it knows to handle as
+ * scimmy does; scimmy itself takes the rest.
+ */
 function validate(schema: typeof SCIMMY.Schemas.User | typeof SCIMMY.Schemas.Group, body: Record<string, unknown>): Record<string, unknown> {
+  return coerceInbound(schema.definition, body) ?? scimmyInbound(schema, body);
+}
+
+/** scimmy's own inbound coercion (the reference the compiled one is tested against). */
+export function scimmyInbound(schema: typeof SCIMMY.Schemas.User | typeof SCIMMY.Schemas.Group, body: Record<string, unknown>): Record<string, unknown> {
   try {
     return JSON.parse(JSON.stringify(new schema(body, 'in'))) as Record<string, unknown>;
   } catch (err) {
