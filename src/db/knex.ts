@@ -36,6 +36,12 @@ export interface Db {
    * PostgreSQL, which has no such cheap signal.
    */
   dataVersion?: () => number;
+  /**
+   * SQLite: loads the planner statistics (sqlite_stat1) into the reader again if they changed since
+   * it last did. A connection reads them once, when it opens; ANALYZE on another connection (the
+   * writer's PRAGMA optimize, another process, an operator) leaves it planning with the old ones.
+   */
+  refreshStatistics?: () => void;
   /** SQLite's checkpointer, once the writer has connected (tests read what it did). */
   checkpoints?: () => Checkpointer | undefined;
   close(): Promise<void>;
@@ -127,6 +133,7 @@ export function openDb(url: string, options: DbOptions = {}): Db {
       read,
       transaction: (work, opts) => transaction(knex, 'sqlite', work, opts),
       dataVersion: reader ? () => reader.dataVersion() : undefined,
+      refreshStatistics: reader ? () => reader.refreshStatistics() : undefined,
       checkpoints: () => checkpointer,
       close: async () => {
         reader?.close();
@@ -198,6 +205,27 @@ class SqliteReader {
     return this.all<{ data_version: number }>('pragma data_version', [])[0]!.data_version;
   }
 
+  /** What the statistics were when this connection opened (see Db.refreshStatistics). */
+  private statistics: string | undefined;
+
+  refreshStatistics(): void {
+    if (!this.conn) return; // opens with the current ones
+    const now = this.statisticsNow();
+    if (now === this.statistics) return;
+    // A read-only connection cannot run `ANALYZE sqlite_schema` (the reload): it opens again instead,
+    // and its statements are prepared again, under the new statistics, as they are next used.
+    this.close();
+    this.statistics = now;
+  }
+
+  private statisticsNow(): string {
+    try {
+      return JSON.stringify(this.all('select tbl, idx, stat from sqlite_stat1 order by tbl, idx', []));
+    } catch {
+      return ''; // no sqlite_stat1 until the first ANALYZE
+    }
+  }
+
   close(): void {
     this.endSnapshot();
     this.conn?.close();
@@ -226,6 +254,7 @@ class SqliteReader {
       addFunctions(conn);
       conn.pragma('busy_timeout = 5000');
       this.conn = conn;
+      this.statistics = this.statisticsNow();
     }
     return this.conn;
   }
@@ -275,13 +304,18 @@ export async function pendingMigrations(db: Db): Promise<string[]> {
  * Keeps SQLite's planner statistics current (PostgreSQL's autovacuum does this by itself). Without
  * them SQLite cannot tell that user_emails.value_lc is more selective than users.tenant_id, and an
  * email filter scans the tenant. `PRAGMA optimize` re-analyzes only tables that changed a lot, with
- * analysis_limit bounding the cost, so running it every minute is cheap.
+ * analysis_limit bounding the cost, so running it every minute is cheap. The reader loads the new
+ * statistics within `checkMs` (it would otherwise plan with those it opened with for good).
  */
-export async function keepStatisticsCurrent(db: Db, everyMs = 60_000): Promise<() => void> {
+export async function keepStatisticsCurrent(db: Db, everyMs = 60_000, checkMs = 10_000): Promise<() => void> {
   if (db.dialect !== 'sqlite') return () => undefined;
-  const run = () => db.knex.raw('PRAGMA optimize').catch(() => undefined);
-  await run();
-  const timer = setInterval(() => void run(), everyMs);
-  timer.unref();
-  return () => clearInterval(timer);
+  const refresh = () => db.refreshStatistics?.();
+  const optimize = async () => {
+    await db.knex.raw('PRAGMA optimize').catch(() => undefined);
+    refresh();
+  };
+  await optimize();
+  const timers = [setInterval(() => void optimize(), everyMs), setInterval(refresh, checkMs)];
+  for (const t of timers) t.unref();
+  return () => timers.forEach(clearInterval);
 }

@@ -223,8 +223,10 @@ async function benchEngine(engine: string, databaseUrl: string, rows: Row[], flo
       return r.m;
     };
     // Planner statistics after the bulk load, as Roster's minutely `PRAGMA optimize` (SQLite) or
-    // autovacuum (PostgreSQL) would have them a minute later.
+    // autovacuum (PostgreSQL) would have them a minute later; on SQLite the server's reader loads
+    // them within 10 s (keepStatisticsCurrent), so wait for that.
     await analyze(databaseUrl);
+    if (databaseUrl.startsWith('sqlite:')) await new Promise((r) => setTimeout(r, 11_000));
     const small = await patchScenario(smallGroup, SMALL);
     await patchScenario(midGroup, MID);
     const big = await patchScenario(bigGroup, BIG);
