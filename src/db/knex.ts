@@ -210,6 +210,7 @@ class SqliteReader {
 
   refreshStatistics(): void {
     if (!this.conn) return; // opens with the current ones
+    this.endSnapshot(); // a snapshot begun earlier in this turn may predate the ANALYZE
     const now = this.statisticsNow();
     if (now === this.statistics) return;
     // A read-only connection cannot run `ANALYZE sqlite_schema` (the reload): it opens again instead,
