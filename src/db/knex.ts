@@ -29,7 +29,7 @@ export interface Db {
    * Runs `work` in one write transaction (see tx.ts): it commits if `work` resolves, rolls back if it
    * throws, and always rolls back a dry run.
    */
-  transaction<T>(work: (tx: Tx) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  transaction<T>(work: (tx: Tx) => T | Promise<T>, options?: TransactionOptions): Promise<T>;
   /**
    * A number that changes whenever any connection, of this process or another, commits a change
    * (SQLite's `data_version`): what was read under an unchanged number is still current. Undefined on

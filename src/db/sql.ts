@@ -3,21 +3,27 @@ import type { Tx } from './tx';
 /** `?, ?, ?` for an `in (…)` list of the given values. */
 export const placeholders = (values: readonly unknown[]): string => values.map(() => '?').join(', ');
 
-/**
- * Inserts rows (objects with the same keys) in one statement per `chunk` rows: `insert into t (…)
- * values (…), (…) <suffix>`. Column names are quoted (`primary` is a keyword).
- */
-export async function insertRows<T = never>(tx: Tx, table: string, objects: readonly object[], suffix = '', chunk = 400): Promise<T[]> {
+/** One `insert into t (…) values (…), (…) <suffix>` per `chunk` rows (objects with the same keys; column names quoted: `primary` is a keyword). */
+export function insertStatements(table: string, objects: readonly object[], suffix = '', chunk = 400): { sql: string; bindings: unknown[] }[] {
   if (!objects.length) return [];
   const rows = objects as readonly Record<string, unknown>[];
   const columns = Object.keys(rows[0]!);
   const tuple = `(${columns.map(() => '?').join(', ')})`;
-  const out: T[] = [];
+  const out: { sql: string; bindings: unknown[] }[] = [];
   for (let i = 0; i < rows.length; i += chunk) {
     const part = rows.slice(i, i + chunk);
-    const sql = `insert into ${table} (${columns.map((c) => `"${c}"`).join(', ')}) values ${part.map(() => tuple).join(', ')}${suffix ? ` ${suffix}` : ''}`;
-    out.push(...(await tx.query<T>(sql, part.flatMap((r) => columns.map((c) => r[c])))));
+    out.push({
+      sql: `insert into ${table} (${columns.map((c) => `"${c}"`).join(', ')}) values ${part.map(() => tuple).join(', ')}${suffix ? ` ${suffix}` : ''}`,
+      bindings: part.flatMap((r) => columns.map((c) => r[c])),
+    });
   }
+  return out;
+}
+
+/** Inserts rows in one statement per `chunk` rows and returns what RETURNING gives (see insertStatements). */
+export async function insertRows<T = never>(tx: Tx, table: string, objects: readonly object[], suffix = '', chunk = 400): Promise<T[]> {
+  const out: T[] = [];
+  for (const { sql, bindings } of insertStatements(table, objects, suffix, chunk)) out.push(...(await tx.query<T>(sql, bindings)));
   return out;
 }
 

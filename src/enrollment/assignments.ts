@@ -119,7 +119,7 @@ export class AssignmentStore {
         throw err;
       }
       // futureOnly: no current membership began after the assignment, so the fan-out finds nobody
-      await this.changes.record(tx, tenantId, cause, 'assignment.created', [row.id], groupId);
+      this.changes.record(tx, tenantId, cause, 'assignment.created', [row.id], groupId);
       const delta = await openGrants(tx, this.env, tenantId, { groupId, userIds: 'allMembers', assignmentIds: [row.id] }, cause);
       return { assignment: fromRow(row), delta };
     }, opts);
@@ -144,7 +144,7 @@ export class AssignmentStore {
       if (!row) return undefined;
       if (Object.keys(patch).length) await updateRow(tx, 'assignments', tenantId, id, patch);
       Object.assign(row, patch);
-      await this.changes.record(tx, tenantId, cause, 'assignment.updated', [id], row.group_id);
+      this.changes.record(tx, tenantId, cause, 'assignment.updated', [id], row.group_id);
       // Rule 7: the terms of every enrollment this assignment currently grants follow the change.
       const granted = await tx.query<{ enrollment_id: string }>('select enrollment_id from grants where tenant_id = ? and assignment_id = ? and ended_at is null', [tenantId, id]);
       await recomputeTerms(tx, this.env, granted.map((g) => g.enrollment_id));
@@ -157,7 +157,7 @@ export class AssignmentStore {
     return this.db.transaction(async (tx) => {
       const [found] = await tx.query<{ id: string; group_id: string }>('select id, group_id from assignments where tenant_id = ? and id = ?', [tenantId, id]);
       if (!found) return undefined;
-      await this.changes.record(tx, tenantId, cause, 'assignment.removed', [id], found.group_id);
+      this.changes.record(tx, tenantId, cause, 'assignment.removed', [id], found.group_id);
       const delta = await unassign(tx, this.env, tenantId, id, cause);
       await tx.execute('delete from assignments where tenant_id = ? and id = ?', [tenantId, id]);
       return delta;

@@ -112,7 +112,7 @@ export class EnrollmentStore {
         );
         const expiresAt = recert?.months == null ? null : addMonths(at, Number(recert.months));
         await updateRow(tx, 'enrollments', tenantId, id, { state: 'completed', paused: false, progress: 100, completed_at: at, expires_at: expiresAt, updated_at: at });
-        await changed(tx, this.env, tenantId, 'enrollment.completed', [id], cause);
+        changed(tx, this.env, tenantId, 'enrollment.completed', [id], cause);
       } else {
         await updateRow(tx, 'enrollments', tenantId, id, { progress: report.progress, updated_at: at });
       }

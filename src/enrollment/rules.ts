@@ -56,9 +56,9 @@ export interface RuleEnv {
 type EnrollmentChange = 'enrollment.created' | 'enrollment.reactivated' | 'enrollment.suspended' | 'enrollment.completed' | 'enrollment.reopened';
 
 /** A real change to enrollments: an outbox event (rule 12) and a sync-log record, in the same transaction. */
-export async function changed(tx: Tx, env: RuleEnv, tenantId: string, kind: EnrollmentChange, ids: readonly string[], cause: Cause): Promise<void> {
-  await writeEvents(tx, tenantId, kind, ids, 'enrollmentIds', cause);
-  await env.changes.record(tx, tenantId, cause, kind, ids);
+export function changed(tx: Tx, env: RuleEnv, tenantId: string, kind: EnrollmentChange, ids: readonly string[], cause: Cause): void {
+  writeEvents(tx, tenantId, kind, ids, 'enrollmentIds', cause);
+  env.changes.record(tx, tenantId, cause, kind, ids);
 }
 
 /** What a fan-out did: counts for the caller (and, later, the sync log). */
@@ -120,7 +120,7 @@ export async function openGrants(tx: Tx, env: RuleEnv, tenantId: string, scope: 
       [tenantId, at, at, at, ...bindings],
     );
     delta.enrollmentsCreated += created.length;
-    await changed(tx, env, tenantId, 'enrollment.created', created.map((r) => r.id), cause);
+    changed(tx, env, tenantId, 'enrollment.created', created.map((r) => r.id), cause);
     const opened = await tx.query<{ enrollment_id: string }>(`insert into grants (id, tenant_id, enrollment_id, assignment_id, group_id, started_at, start_cause)
        select cast(gen_random_uuid() as varchar(36)), ?, e.id, a.id, a.group_id, ?, ?
        from memberships m
@@ -147,7 +147,7 @@ export async function openGrants(tx: Tx, env: RuleEnv, tenantId: string, scope: 
       );
       const active = reactivated.filter((r) => r.state === 'active').map((r) => r.id);
       delta.enrollmentsReactivated += active.length;
-      await changed(tx, env, tenantId, 'enrollment.reactivated', active, cause);
+      changed(tx, env, tenantId, 'enrollment.reactivated', active, cause);
     }
     await recomputeTerms(tx, env, 'tenantWide' in scope ? opened.map((r) => r.enrollment_id) : existing);
   }
@@ -220,7 +220,7 @@ export async function endGrants(
     const enrollmentIds = ended.map((r) => r.enrollment_id);
     const suspended = await applyLeavePolicy(tx, enrollmentIds, at, endCause);
     delta.enrollmentsSuspended += suspended.length;
-    await changed(tx, env, tenantId, 'enrollment.suspended', suspended, cause);
+    changed(tx, env, tenantId, 'enrollment.suspended', suspended, cause);
     await recomputeTerms(tx, env, enrollmentIds);
   }
   return delta;
@@ -238,7 +238,7 @@ export async function unassign(tx: Tx, env: RuleEnv, tenantId: string, assignmen
   );
   const enrollmentIds = ended.map((r) => r.enrollment_id);
   const suspended = await endAccessOnly(tx, enrollmentIds, at);
-  await changed(tx, env, tenantId, 'enrollment.suspended', suspended, cause);
+  changed(tx, env, tenantId, 'enrollment.suspended', suspended, cause);
   await recomputeTerms(tx, env, enrollmentIds);
   return { grantsEnded: ended.length, enrollmentsSuspended: suspended.length };
 }
@@ -266,7 +266,7 @@ export async function recertifyDue(tx: Tx, env: RuleEnv, tenantId: string, at: s
     [at, tenantId, at],
   );
   const ids = reopened.map((r) => r.id);
-  await changed(tx, env, tenantId, 'enrollment.reopened', ids, cause);
+  changed(tx, env, tenantId, 'enrollment.reopened', ids, cause);
   await recomputeTerms(tx, env, ids);
   return ids.length;
 }
@@ -305,7 +305,7 @@ export async function reconcile(tx: Tx, env: RuleEnv, tenantId: string, cause: C
     ...(await endAccessOnly(tx, orphaned.map((r) => r.enrollment_id), at)),
     ...(await applyLeavePolicy(tx, left.map((r) => r.enrollment_id), at, endCause)),
   ];
-  await changed(tx, env, tenantId, 'enrollment.suspended', suspended, cause);
+  changed(tx, env, tenantId, 'enrollment.suspended', suspended, cause);
   await recomputeTerms(tx, env, [...orphaned, ...left].map((r) => r.enrollment_id));
   const reopened = await recertifyDue(tx, env, tenantId, at, cause);
   return { ...opened, grantsEnded: orphaned.length + left.length, enrollmentsSuspended: suspended.length, enrollmentsReopened: reopened };
@@ -321,7 +321,7 @@ export async function pauseUser(tx: Tx, env: RuleEnv, tenantId: string, userId: 
     : await tx.query<{ id: string }>(`update enrollments set state = 'suspended', paused = true, updated_at = ? where tenant_id = ? and user_id = ? and state = 'active' returning id`,
         [at, tenantId, userId],
       );
-  await changed(tx, env, tenantId, active ? 'enrollment.reactivated' : 'enrollment.suspended', rows.map((r) => r.id), cause);
+  changed(tx, env, tenantId, active ? 'enrollment.reactivated' : 'enrollment.suspended', rows.map((r) => r.id), cause);
   return rows.length;
 }
 
@@ -330,11 +330,11 @@ export function registerEnrollmentRules(hooks: Hooks, env: RuleEnv): void {
   hooks.register(async (tx, event) => {
     switch (event.type) {
       case 'membership.added':
-        await writeEvents(tx, event.tenantId, 'membership.added', event.userIds, 'userIds', event.cause, { groupId: event.groupId });
+        writeEvents(tx, event.tenantId, 'membership.added', event.userIds, 'userIds', event.cause, { groupId: event.groupId });
         await openGrants(tx, env, event.tenantId, { groupId: event.groupId, userIds: event.userIds }, event.cause);
         return;
       case 'membership.removed':
-        await writeEvents(tx, event.tenantId, 'membership.removed', event.userIds, 'userIds', event.cause, { groupId: event.groupId });
+        writeEvents(tx, event.tenantId, 'membership.removed', event.userIds, 'userIds', event.cause, { groupId: event.groupId });
         await endGrants(tx, env, event.tenantId, event.groupId, event.userIds, event.cause);
         return;
       case 'user.deactivated':

@@ -1,5 +1,4 @@
 import type { Tx } from '../db/tx';
-import { insertRows } from '../db/sql';
 import { chunks, now } from '../db/tables';
 import type { Cause } from '../membership/types';
 import { newId } from '../ids';
@@ -14,11 +13,11 @@ export type EventType =
   | 'enrollment.reopened';
 
 /**
- * Writes events to the outbox in the caller's transaction (rule 12: only for real changes, which is
- * what callers pass). A bulk change becomes events of at most 500 ids each, so a receiver can take
+ * Writes events to the outbox in the caller's transaction, with its deferred rows (rule 12: only for
+ * real changes, which is what callers pass). A bulk change becomes events of at most 500 ids each, so a receiver can take
  * them in batches.
  */
-export async function writeEvents(
+export function writeEvents(
   tx: Tx,
   tenantId: string,
   type: EventType,
@@ -26,7 +25,7 @@ export async function writeEvents(
   idsKey: 'userIds' | 'enrollmentIds',
   cause: Cause,
   extra: Record<string, string> = {},
-): Promise<void> {
+): void {
   if (!ids.length) return;
   const at = now();
   const rows = chunks([...new Set(ids)], 500).map((part) => ({
@@ -37,5 +36,5 @@ export async function writeEvents(
     cause: cause.requestId || cause.source,
     created_at: at,
   }));
-  await insertRows(tx, 'events', rows, '', 100);
+  tx.insertLater('events', rows, 100);
 }

@@ -1,5 +1,4 @@
 import type { Tx } from '../db/tx';
-import { insertRows } from '../db/sql';
 import { now } from '../db/tables';
 import type { Hooks } from '../membership/hooks';
 import type { Cause } from '../membership/types';
@@ -39,7 +38,8 @@ const USER_KINDS: ReadonlySet<ChangeKind> = new Set([
 
 /** Where the rules and stores report what they changed, inside the transaction that changed it. */
 export interface ChangeSink {
-  record(tx: Tx, tenantId: string, cause: Cause, kind: ChangeKind, ids: readonly string[], groupId?: string): Promise<void>;
+  /** Records a change; the rows are written with the transaction's other deferred rows, just before it commits. */
+  record(tx: Tx, tenantId: string, cause: Cause, kind: ChangeKind, ids: readonly string[], groupId?: string): void;
 }
 
 export interface ChangeRecorderOptions {
@@ -62,7 +62,7 @@ export class ChangeRecorder implements ChangeSink {
 
   constructor(private readonly options: ChangeRecorderOptions) {}
 
-  async record(tx: Tx, tenantId: string, cause: Cause, kind: ChangeKind, ids: readonly string[], groupId?: string): Promise<void> {
+  record(tx: Tx, tenantId: string, cause: Cause, kind: ChangeKind, ids: readonly string[], groupId?: string): void {
     if (!ids.length) return;
     const tally = this.tallyOf(tx, kind);
     // A fan-out reports in chunks; the limit on ids holds for the whole transaction, not each chunk.
@@ -73,7 +73,7 @@ export class ChangeRecorder implements ChangeSink {
     const at = now();
     const users = USER_KINDS.has(kind) ? [...new Set(listed)] : [];
     // One user (a POST, a PUT, a one-member PATCH): one row. Several: one row, and one per user.
-    await insertRows(tx, 'sync_changes', [
+    tx.insertLater('sync_changes', [
       {
         tenant_id: tenantId,
         request_id: cause.requestId,
@@ -86,8 +86,7 @@ export class ChangeRecorder implements ChangeSink {
       },
     ]);
     if (users.length < 2) return;
-    await insertRows(
-      tx,
+    tx.insertLater(
       'sync_change_users',
       users.map((userId) => ({ tenant_id: tenantId, user_id: userId, request_id: cause.requestId, at })),
     );
@@ -113,7 +112,7 @@ export class ChangeRecorder implements ChangeSink {
 
 /** The membership store's deltas, recorded as they happen (a hook: same transaction). */
 export function registerChangeLog(hooks: Hooks, changes: ChangeSink): void {
-  hooks.register(async (tx, event) => {
+  hooks.register((tx, event) => {
     switch (event.type) {
       case 'user.created':
       case 'user.updated':

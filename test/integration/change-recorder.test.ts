@@ -18,11 +18,11 @@ describe('change recorder', () => {
 
   it('keeps at most maxIds ids per kind across the chunks of one transaction, with exact counts', async () => {
     const recorder = new ChangeRecorder({ enabled: true, maxIds: 4 });
-    await db.transaction(async (tx) => {
-      await recorder.record(tx, tenantId, cause('r1'), 'enrollment.created', ['e1', 'e2', 'e3']);
-      await recorder.record(tx, tenantId, cause('r1'), 'enrollment.created', ['e4', 'e5', 'e6']);
-      await recorder.record(tx, tenantId, cause('r1'), 'enrollment.created', ['e7']);
-      await recorder.record(tx, tenantId, cause('r1'), 'membership.added', ['u1', 'u2'], 'g1');
+    await db.transaction((tx) => {
+      recorder.record(tx, tenantId, cause('r1'), 'enrollment.created', ['e1', 'e2', 'e3']);
+      recorder.record(tx, tenantId, cause('r1'), 'enrollment.created', ['e4', 'e5', 'e6']);
+      recorder.record(tx, tenantId, cause('r1'), 'enrollment.created', ['e7']);
+      recorder.record(tx, tenantId, cause('r1'), 'membership.added', ['u1', 'u2'], 'g1');
     });
     expect(await rows('r1')).toEqual([
       { kind: 'enrollment.created', count: 3, ids: '["e1","e2","e3"]' },
@@ -36,10 +36,10 @@ describe('change recorder', () => {
 
   it('keeps a change naming one user in one row, and indexes several users a row each', async () => {
     const recorder = new ChangeRecorder({ enabled: true, maxIds: 10 });
-    await db.transaction(async (tx) => {
-      await recorder.record(tx, tenantId, cause('r5'), 'membership.added', ['u7'], 'g1');
-      await recorder.record(tx, tenantId, cause('r5'), 'enrollment.created', ['e7']);
-      await recorder.record(tx, tenantId, cause('r6'), 'membership.removed', ['u7', 'u8', 'u7'], 'g1');
+    await db.transaction((tx) => {
+      recorder.record(tx, tenantId, cause('r5'), 'membership.added', ['u7'], 'g1');
+      recorder.record(tx, tenantId, cause('r5'), 'enrollment.created', ['e7']);
+      recorder.record(tx, tenantId, cause('r6'), 'membership.removed', ['u7', 'u8', 'u7'], 'g1');
     });
     expect(await db.knex('sync_changes').where({ request_id: 'r5' }).orderBy('seq').pluck('user_id')).toEqual(['u7', null]);
     expect(await db.knex('sync_change_users').where({ request_id: 'r5' })).toEqual([]);
@@ -51,8 +51,8 @@ describe('change recorder', () => {
     const committed: [ChangeKind, number][] = [];
     const recorder = new ChangeRecorder({ enabled: true, maxIds: 10, onCommitted: (kind, n) => committed.push([kind, n]) });
     await expect(
-      db.transaction(async (tx) => {
-        await recorder.record(tx, tenantId, cause('r2'), 'user.created', ['u9']);
+      db.transaction((tx) => {
+        recorder.record(tx, tenantId, cause('r2'), 'user.created', ['u9']);
         throw new Error('roll back');
       }),
     ).rejects.toThrow('roll back');
@@ -67,9 +67,9 @@ describe('change recorder', () => {
     const committed: [ChangeKind, number][] = [];
     const off = new ChangeRecorder({ enabled: false, maxIds: 10, onCommitted: (kind, n) => committed.push([kind, n]) });
     const on = new ChangeRecorder({ enabled: true, maxIds: 10 });
-    await db.transaction(async (tx) => {
-      await off.record(tx, tenantId, cause('r4'), 'user.created', ['u1']);
-      await on.record(tx, tenantId, cause(''), 'user.created', ['u1']);
+    await db.transaction((tx) => {
+      off.record(tx, tenantId, cause('r4'), 'user.created', ['u1']);
+      on.record(tx, tenantId, cause(''), 'user.created', ['u1']);
     });
     await new Promise((r) => setImmediate(r));
     expect(await rows('r4')).toEqual([]);

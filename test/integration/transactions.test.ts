@@ -1,0 +1,77 @@
+import { createTestDb } from '../helpers/db';
+
+/**
+ * Db.transaction on the engine of the run (SQLite, or PostgreSQL with DATABASE_URL): commit,
+ * rollback, dry run, after-commit callbacks, and rows inserted just before COMMIT (insertLater),
+ * which on PostgreSQL go in one statement for all their tables.
+ */
+describe('write transactions', () => {
+  let db: Awaited<ReturnType<typeof createTestDb>>;
+  beforeAll(async () => {
+    db = await createTestDb();
+    await db.knex('tenants').insert({ id: 't1', name: 'acme', created_at: new Date().toISOString() });
+  });
+  afterAll(() => db.drop());
+
+  const event = (id: string, type = 'membership.added') => ({ id, tenant_id: 't1', type, payload: '{}', cause: 'test', created_at: new Date().toISOString() });
+  const change = (requestId: string, kind: string) => ({ tenant_id: 't1', request_id: requestId, kind, group_id: null, user_id: null, count: 1, ids: '[]', at: new Date().toISOString() });
+  const eventIds = async (prefix: string) => ((await db.knex('events').where('id', 'like', `${prefix}%`).orderBy('seq').pluck('id')) as string[]);
+
+  it('writes deferred rows of several tables at commit, each table in the order given', async () => {
+    let seenInside = -1;
+    await db.transaction(async (tx) => {
+      for (let i = 0; i < 5; i++) tx.insertLater('events', [event(`a-${i}`)]);
+      tx.insertLater('sync_changes', [change('req-a', 'membership.added'), change('req-a', 'enrollment.created')]);
+      tx.insertLater('events', [event('a-5'), event('a-6')]);
+      seenInside = (await tx.query<{ id: string }>(`select id from events where id like 'a-%'`)).length;
+    });
+    expect(seenInside).toBe(0); // not written until the transaction ends
+    expect(await eventIds('a-')).toEqual(['a-0', 'a-1', 'a-2', 'a-3', 'a-4', 'a-5', 'a-6']);
+    expect(await db.knex('sync_changes').where({ request_id: 'req-a' }).orderBy('seq').pluck('kind')).toEqual(['membership.added', 'enrollment.created']);
+  });
+
+  it('keeps the order of a table whose deferred rows need several statements', async () => {
+    const many = Array.from({ length: 250 }, (_, i) => event(`b-${String(i).padStart(3, '0')}`));
+    await db.transaction((tx) => {
+      tx.insertLater('events', many, 100); // three statements of events, and one of changes
+      tx.insertLater('sync_changes', [change('req-b', 'membership.added')]);
+    });
+    expect(await eventIds('b-')).toEqual(many.map((e) => e.id));
+  });
+
+  it('writes no deferred row when the work fails, or in a dry run, and calls after-commit only on commit', async () => {
+    const committed: string[] = [];
+    await expect(
+      db.transaction((tx) => {
+        tx.insertLater('events', [event('c-1')]);
+        tx.afterCommit(() => committed.push('failed'));
+        throw new Error('no');
+      }),
+    ).rejects.toThrow('no');
+    const result = await db.transaction(
+      (tx) => {
+        tx.insertLater('events', [event('c-2')]);
+        tx.afterCommit(() => committed.push('dry'));
+        return 42;
+      },
+      { dryRun: true },
+    );
+    expect(result).toBe(42);
+    await db.transaction((tx) => {
+      tx.insertLater('events', [event('c-3')]);
+      tx.afterCommit(() => committed.push('committed'));
+    });
+    expect(await eventIds('c-')).toEqual(['c-3']);
+    expect(committed).toEqual(['committed']);
+  });
+
+  it('rolls back the whole transaction when a deferred row is refused', async () => {
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.execute(`insert into events (id, tenant_id, type, payload, cause, created_at) values ('d-1', 't1', 'x', '{}', 'test', ?)`, [new Date().toISOString()]);
+        tx.insertLater('events', [event('d-1')]); // the same id again: a unique violation at commit
+      }),
+    ).rejects.toThrow();
+    expect(await eventIds('d-')).toEqual([]);
+  });
+});
