@@ -24,6 +24,12 @@ export interface UserProfile {
   attributes: Record<string, unknown>;
 }
 
+/** A group a user belongs to, as SCIM's User.groups names it. */
+export interface GroupRef {
+  id: string;
+  displayName: string;
+}
+
 export interface UserRecord extends UserProfile {
   id: string;
   tenantId: string;

@@ -1,5 +1,5 @@
 import type { Enrollment } from '../enrollment/enrollments';
-import type { GroupRecord, UserRecord } from '../membership/types';
+import type { GroupRecord, GroupRef, UserRecord } from '../membership/types';
 import type { Assignment } from '../enrollment/assignments';
 import type { Delivery, Webhook } from '../outbox/webhooks';
 import type { Change, EntrySummary } from '../synclog/reader';
@@ -136,7 +136,7 @@ ${
 
 export function userPage(
   user: UserRecord,
-  groups: { id: string; displayName: string }[],
+  groups: GroupRef[],
   enrollments: Enrollment[],
   names: { content: Map<string, string>; groups: Map<string, string> },
   recent: EntrySummary[],

@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import type { ListOptions, ListResult, MembershipStore } from '../membership/store';
-import type { GroupRecord, Member, UserRecord } from '../membership/types';
+import type { GroupRecord, GroupRef, Member, UserRecord } from '../membership/types';
 import { principalOf } from '../tenancy/bearer-auth';
 import { baseUrlOf, type ScimDeps } from './context';
 import type { SchemaDef } from './definitions';
@@ -18,15 +18,19 @@ import { LIST_RESPONSE_SCHEMA, groupDefinition, userDefinition, type ResourceTyp
 export interface Kind<R extends { id: string }, X> {
   type: ResourceType;
   definition: () => SchemaDef;
-  list: (store: MembershipStore, tenantId: string, opts: ListOptions) => Promise<ListResult<R>>;
+  /** A page; with `withRelated`, the related values too when the store reads them in the same statements. */
+  list: (store: MembershipStore, tenantId: string, opts: ListOptions, withRelated: boolean) => Promise<ListResult<R> & { related?: Map<string, X[]> }>;
   related: { attribute: string; load: (store: MembershipStore, tenantId: string, ids: string[]) => Promise<Map<string, X[]>> };
   render: (record: R, related: X[] | undefined, base: string) => Record<string, unknown>;
 }
 
-export const USERS: Kind<UserRecord, { id: string; displayName: string }> = {
+export const USERS: Kind<UserRecord, GroupRef> = {
   type: 'User',
   definition: userDefinition,
-  list: (store, tenantId, opts) => store.listUsers(tenantId, opts),
+  list: async (store, tenantId, opts, withRelated) => {
+    const page = await store.listUsers(tenantId, opts, withRelated);
+    return { items: page.items, total: page.total, related: page.groups };
+  },
   related: { attribute: 'groups', load: (store, tenantId, ids) => store.groupsOfUsers(tenantId, ids) },
   render: renderUser,
 };
@@ -66,7 +70,9 @@ export function runList<R extends { id: string }, X>(
   tenantId: string,
   query: ListQuery,
   unknownAttributes: 'error' | 'absent' = 'error',
-): Promise<ListResult<R>> {
+  /** Read the related values with the page where the store can (a user's groups). */
+  withRelated = false,
+): Promise<ListResult<R> & { related?: Map<string, X[]> }> {
   const ast = query.filter !== undefined ? parseFilter(query.filter) : undefined;
   const ctx = { dialect: deps.db.dialect, resource: kind.type, unknownAttributes };
   return kind.list(deps.store, tenantId, {
@@ -74,19 +80,19 @@ export function runList<R extends { id: string }, X>(
     orderBy: query.sortBy ? { ...sortExpression(kind.type, query.sortBy, ctx), desc: query.descending } : undefined,
     offset: query.startIndex - 1,
     limit: query.count,
-  });
+  }, withRelated);
 }
 
 /** A SCIM ListResponse for GET /Users, /Groups and their /.search. */
 export async function listResponse<R extends { id: string }, X>(deps: ScimDeps, kind: Kind<R, X>, req: Request, query: ListQuery) {
   const { tenantId } = principalOf(req);
   const projection = parseProjection(kind.definition(), query.attributes, query.excludedAttributes);
-  const result = await runList(deps, kind, tenantId, query);
+  const result = await runList(deps, kind, tenantId, query, 'error', wants(projection, kind.related.attribute));
   return {
     schemas: [LIST_RESPONSE_SCHEMA],
     totalResults: result.total,
     startIndex: query.startIndex,
     itemsPerPage: result.items.length,
-    Resources: await renderMany(deps, kind, tenantId, result.items, baseUrlOf(req), projection),
+    Resources: await renderMany(deps, kind, tenantId, result.items, baseUrlOf(req), projection, result.related),
   };
 }

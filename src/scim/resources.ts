@@ -1,6 +1,6 @@
 import SCIMMY from 'scimmy';
 import { emailsOf } from '../membership/store';
-import type { GroupProfile, GroupRecord, Member, UserProfile, UserRecord } from '../membership/types';
+import type { GroupProfile, GroupRecord, GroupRef, Member, UserProfile, UserRecord } from '../membership/types';
 import { coerceInbound } from './coerce';
 import { Errors } from './errors';
 import { isPlainObject, normaliseObject } from './normalise';
@@ -58,7 +58,7 @@ export function userResource(user: UserRecord): Record<string, unknown> {
   return { ...user.attributes, userName: user.userName, active: user.active };
 }
 
-export function renderUser(user: UserRecord, groups: { id: string; displayName: string }[] | undefined, base: string): Record<string, unknown> {
+export function renderUser(user: UserRecord, groups: GroupRef[] | undefined, base: string): Record<string, unknown> {
   const { userName, externalId, ...rest } = user.attributes;
   void userName;
   void externalId;

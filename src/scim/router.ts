@@ -11,7 +11,7 @@ import { assertKnownByAny, parseFilter } from './filter';
 import { registerGroupRoutes } from './groups';
 import { GROUPS, USERS, renderMany, runList } from './kinds';
 import { listQueryFromSearch } from './list';
-import { parseProjection } from './projection';
+import { parseProjection, wants } from './projection';
 import { rateLimit, type RateLimit } from './rate-limit';
 import { LIST_RESPONSE_SCHEMA, declareScimSchemas, groupDefinition, userDefinition } from './schemas';
 import { registerUserRoutes } from './users';
@@ -109,11 +109,12 @@ async function searchAll(deps: ScimDeps, req: express.Request) {
   // An attribute only one resource type has is unassigned on the other (so `displayName eq "x" or
   // userName eq "y"` finds groups and users); an attribute neither type knows is still a 400.
   if (query.filter !== undefined) assertKnownByAny(parseFilter(query.filter), ['User', 'Group']);
-  const users = await runList(deps, USERS, tenantId, query, 'absent');
+  const userProjection = parseProjection(userDefinition(), query.attributes, query.excludedAttributes);
+  const users = await runList(deps, USERS, tenantId, query, 'absent', wants(userProjection, USERS.related.attribute));
   const groupsQuery = { ...query, startIndex: Math.max(0, query.startIndex - 1 - users.total) + 1, count: Math.max(0, query.count - users.items.length) };
   const groups = await runList(deps, GROUPS, tenantId, groupsQuery, 'absent');
   const resources = [
-    ...(await renderMany(deps, USERS, tenantId, users.items, base, parseProjection(userDefinition(), query.attributes, query.excludedAttributes))),
+    ...(await renderMany(deps, USERS, tenantId, users.items, base, userProjection, users.related)),
     ...(await renderMany(deps, GROUPS, tenantId, groups.items, base, parseProjection(groupDefinition(), query.attributes, query.excludedAttributes))),
   ];
   return {

@@ -1,5 +1,5 @@
 import type { Request, Response, Router } from 'express';
-import type { UserRecord } from '../membership/types';
+import type { GroupRef, UserRecord } from '../membership/types';
 import { principalOf } from '../tenancy/bearer-auth';
 import { baseUrlOf, causeOf, ifMatchVersion, ifNoneMatchHits, type ScimDeps } from './context';
 import { Errors } from './errors';
@@ -14,7 +14,7 @@ export function registerUserRoutes(router: Router, deps: ScimDeps): void {
   const { store } = deps;
 
   /** The user as the response body, honouring `attributes` / `excludedAttributes`. */
-  const answer = async (req: Request, res: Response, user: UserRecord, status: number, groups?: Map<string, { id: string; displayName: string }[]>) => {
+  const answer = async (req: Request, res: Response, user: UserRecord, status: number, groups?: Map<string, GroupRef[]>) => {
     res.setHeader('ETag', etagOf(user.version));
     const [body] = await renderMany(deps, USERS, principalOf(req).tenantId, [user], baseUrlOf(req), projectionOf(req, userDefinition()), groups);
     res.status(status).json(body);
@@ -29,10 +29,11 @@ export function registerUserRoutes(router: Router, deps: ScimDeps): void {
   });
 
   router.get('/Users/:id', async (req, res) => {
-    const user = await store.getUser(principalOf(req).tenantId, req.params.id);
-    if (!user) throw Errors.notFound(`User ${req.params.id}`);
+    const found = await store.getUserWithGroups(principalOf(req).tenantId, req.params.id);
+    if (!found) throw Errors.notFound(`User ${req.params.id}`);
+    const { user, groups } = found;
     if (ifNoneMatchHits(req, user.version)) return void res.setHeader('ETag', etagOf(user.version)).status(304).end();
-    await answer(req, res, user, 200);
+    await answer(req, res, user, 200, new Map([[user.id, groups]]));
   });
 
   router.post('/Users', async (req, res) => {
