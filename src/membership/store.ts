@@ -185,6 +185,16 @@ export class MembershipStore {
   /** Members of the given groups, each list ordered by userName. */
   async membersOfGroups(tenantId: string, groupIds: string[]): Promise<Map<string, Member[]>> {
     const out = new Map<string, Member[]>();
+    const [only] = groupIds;
+    if (groupIds.length === 1 && only !== undefined) {
+      // One group (GET /Groups/{id}): its id is not read back with each of its 100,000 members.
+      const rows = await this.db.read<{ id: string; user_name: string; display_name: string | null }>(
+        `select u.id, u.user_name, u.display_name from memberships m join users u on u.id = m.user_id
+         where m.tenant_id = ? and m.group_id = ? order by u.user_name_lc`,
+        [tenantId, only],
+      );
+      return out.set(only, rows.map((r) => ({ userId: r.id, userName: r.user_name, displayName: r.display_name })));
+    }
     for (const part of chunks(groupIds)) {
       const rows = await this.db.read<{ group_id: string; id: string; user_name: string; display_name: string | null }>(
         `select m.group_id, u.id, u.user_name, u.display_name from memberships m join users u on u.id = m.user_id

@@ -6,17 +6,28 @@ import { Errors } from './errors';
 import { GROUPS, listResponse, renderMany } from './kinds';
 import { listQueryFromRequest, listQueryFromSearch, projectionOf, wantsBody } from './list';
 import { applyPatch, planGroupPatch, readPatchOps } from './patch';
-import { etagOf, groupFromScim, groupResource, memberIdsOf } from './resources';
+import { etagOf, groupFromScim, groupResource, memberIdsOf, renderGroup, renderMember } from './resources';
+import { STREAMED_OVER, writeStreamed } from './stream';
 import { groupDefinition } from './schemas';
 
 /** Groups at /Groups, on the SCIM router (one router: no sub-router's prefix to strip and restore per request). */
 export function registerGroupRoutes(router: Router, deps: ScimDeps): void {
   const { store } = deps;
 
-  /** The group as the response body, honouring `attributes` / `excludedAttributes` (members read only if returned). */
+  /**
+   * The group as the response body, honouring `attributes` / `excludedAttributes` (members read only
+   * if returned). A long member list in a whole resource is written in pieces.
+   */
   const answer = async (req: Request, res: Response, group: GroupRecord, status: number) => {
     res.setHeader('ETag', etagOf(group.version));
-    const [body] = await renderMany(deps, GROUPS, principalOf(req).tenantId, [group], baseUrlOf(req), projectionOf(req, groupDefinition()));
+    const { tenantId } = principalOf(req);
+    const projection = projectionOf(req, groupDefinition());
+    const base = baseUrlOf(req);
+    const members = projection.mode === 'all' ? (await store.membersOfGroups(tenantId, [group.id])).get(group.id) ?? [] : undefined;
+    if (members && members.length > STREAMED_OVER) {
+      return writeStreamed(res, status, renderGroup(group, [], base), 'members', members, (m) => renderMember(m, base));
+    }
+    const [body] = await renderMany(deps, GROUPS, tenantId, [group], base, projection, members && new Map([[group.id, members]]));
     res.status(status).json(body);
   };
 

@@ -85,11 +85,15 @@ export interface GroupInput {
   memberIds: string[] | undefined;
 }
 
+export const renderMember = (m: Member, base: string) => ({ value: m.userId, $ref: `${base}/Users/${m.userId}`, display: m.displayName ?? m.userName, type: 'User' });
+
 /** Validates a Group body; members are checked here, not by scimmy, so a 100,000-member PUT stays cheap. */
 export function groupFromScim(body: unknown): GroupInput {
   if (!isPlainObject(body)) throw Errors.invalidSyntax('The request body must be a JSON object');
-  const { members, ...rest } = normaliseObject(body, groupDefinition());
-  const coerced = validate(SCIMMY.Schemas.Group, rest);
+  // Members are taken as sent (memberIdsOf reads every shape): normalising 100,000 of them would copy each.
+  const membersKey = Object.keys(body).find((k) => k.toLowerCase() === 'members');
+  const { [membersKey ?? 'members']: members, ...others } = body;
+  const coerced = validate(SCIMMY.Schemas.Group, normaliseObject(others, groupDefinition()));
   const displayName = coerced.displayName;
   if (typeof displayName !== 'string' || !displayName.trim()) throw Errors.invalidValue('displayName is required and must be a non-empty string');
   const attributes: Record<string, unknown> = {};
@@ -105,14 +109,17 @@ export function groupFromScim(body: unknown): GroupInput {
   };
 }
 
-/** Member references from a SCIM value: [{ value }], a single { value }, or bare id strings. */
+/** Member references from a SCIM value: [{ value }], a single { value }, or bare id strings; sub-attribute names in any case. */
 export function memberIdsOf(value: unknown): string[] {
   const list = Array.isArray(value) ? value : [value];
+  const sub = (m: Record<string, unknown>, name: string): unknown => (name in m ? m[name] : m[Object.keys(m).find((k) => k.toLowerCase() === name) ?? name]);
   return list.map((m) => {
     if (typeof m === 'string' && m.trim()) return m.trim();
     if (isPlainObject(m)) {
-      if (typeof m.type === 'string' && m.type.toLowerCase() === 'group') throw Errors.invalidValue('Groups as members of groups are not supported');
-      if (typeof m.value === 'string' && m.value.trim()) return m.value.trim();
+      const type = sub(m, 'type');
+      const id = sub(m, 'value');
+      if (typeof type === 'string' && type.toLowerCase() === 'group') throw Errors.invalidValue('Groups as members of groups are not supported');
+      if (typeof id === 'string' && id.trim()) return id.trim();
     }
     throw Errors.invalidValue(`A member must be { "value": "<user id>" }; got ${JSON.stringify(m)?.slice(0, 100)}`);
   });
@@ -129,11 +136,7 @@ export function renderGroup(group: GroupRecord, members: Member[] | undefined, b
     id: group.id,
     ...(group.externalId !== null ? { externalId: group.externalId } : {}),
     displayName: group.displayName,
-    ...(members
-      ? {
-          members: members.map((m) => ({ value: m.userId, $ref: `${base}/Users/${m.userId}`, display: m.displayName ?? m.userName, type: 'User' })),
-        }
-      : {}),
+    ...(members ? { members: members.map((m) => renderMember(m, base)) } : {}),
     ...group.attributes,
     meta: {
       resourceType: 'Group',

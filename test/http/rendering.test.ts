@@ -135,10 +135,19 @@ describe('rendering from rows agrees with scimmy', () => {
       return JSON.parse(JSON.stringify(new SCIMMY.Schemas.Group(stored, 'out', `${base}/Groups`))) as Record<string, unknown>;
     };
     const baseOf = (r: { meta: { location: string } }) => r.meta.location.replace(/\/Groups\/[^/]+$/, '');
+    // More members than fit in one piece: Roster writes them in pieces (stream.ts), scimmy renders them whole.
+    const many: string[] = [];
+    for (let i = 0; i < 1200; i++) many.push((await scim.post('/Users', { schemas: [USER], userName: `many.${String(i).padStart(4, '0')}@example.com` }).expect(201)).body.id);
+    bodies.push({ schemas: [GROUP, ROSTER_GROUP_SCHEMA], displayName: 'Many', externalId: 'grp-many', members: many.map((value) => ({ value })), [ROSTER_GROUP_SCHEMA]: { description: 'Big' } } as never);
     for (const body of bodies) {
-      const id = (await scim.post('/Groups', body).expect(201)).body.id as string;
-      const ours = (await scim.get(`/Groups/${id}`).expect(200)).body as { meta: { location: string } };
+      const created = await scim.post('/Groups', body).expect(201);
+      const id = created.body.id as string;
+      const read = await scim.get(`/Groups/${id}`).expect(200);
+      const ours = read.body as { meta: { location: string } };
       expect(ours).toEqual(await scimmyGroup(id, baseOf(ours)));
+      expect(created.body).toEqual(await scimmyGroup(id, baseOf(created.body as { meta: { location: string } })));
+      // written in pieces exactly when the members are many
+      expect([body.displayName, read.headers['transfer-encoding'] === 'chunked']).toEqual([body.displayName, body.displayName === 'Many']);
       const list = await scim.get(`/Groups?filter=${encodeURIComponent(`displayName eq "${body.displayName}"`)}`).expect(200);
       const [listed] = list.body.Resources as { meta: { location: string } }[];
       expect(listed).toEqual(await scimmyGroup(id, baseOf(listed!)));
