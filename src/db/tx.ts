@@ -15,6 +15,13 @@ export interface Tx {
   /** Runs a write and says how many rows it changed. */
   execute(sql: string, bindings?: readonly unknown[]): Promise<number>;
   /**
+   * Runs writes that do not depend on one another's effects (an UPDATE and an INSERT of other
+   * tables, a DELETE and an INSERT of different rows): on SQLite one after the other, on PostgreSQL
+   * as one statement of data-modifying WITH queries, one round trip, in an order of its choosing (two
+   * inserts into one table may take their sequence numbers either way). They must not touch a row twice.
+   */
+  batch(statements: readonly Statement[]): Promise<void>;
+  /**
    * Inserts rows at the end of the transaction, just before it commits, with the other deferred
    * rows: rows nothing in the transaction reads back (the outbox's events, the sync log's change
    * records). On PostgreSQL they all go in one statement, one round trip fewer per table while the
@@ -23,6 +30,11 @@ export interface Tx {
   insertLater(table: string, rows: readonly object[], chunk?: number): void; // rows of one table have the same keys
   /** Runs `fn` once the transaction has committed (never after a rollback or a dry run). */
   afterCommit(fn: () => void): void;
+}
+
+export interface Statement {
+  sql: string;
+  bindings: readonly unknown[];
 }
 
 export interface TransactionOptions {
@@ -74,19 +86,23 @@ abstract class BaseTx implements Tx {
   /**
    * The deferred inserts, in rounds: a round holds at most one statement per table, so a table's
    * rows are written in the order they were given (their sequence numbers follow it; the outbox
-   * delivers events in that order) even where a round runs as one statement.
+   * delivers events in that order) even where a round runs as one statement (batch).
    */
-  protected deferredRounds(): { sql: string; bindings: unknown[] }[][] {
+  private deferredRounds(): Statement[][] {
     const perTable = [...this.deferred].map(([table, { rows, chunk }]) => insertStatements(table, rows, '', chunk));
     this.deferred = new Map();
-    const rounds: { sql: string; bindings: unknown[] }[][] = [];
+    const rounds: Statement[][] = [];
     for (const statements of perTable) statements.forEach((st, i) => (rounds[i] ??= []).push(st));
     return rounds;
   }
 
-  /** Runs the deferred inserts (before COMMIT), a statement at a time; PgTx joins each round into one. */
+  async batch(statements: readonly Statement[]): Promise<void> {
+    for (const { sql, bindings } of statements) await this.execute(sql, bindings);
+  }
+
+  /** Runs the deferred inserts before COMMIT, a round at a time (one statement a round on PostgreSQL). */
   async flushDeferred(): Promise<void> {
-    for (const round of this.deferredRounds()) for (const { sql, bindings } of round) await this.execute(sql, bindings);
+    for (const round of this.deferredRounds()) await this.batch(round);
   }
 
   afterCommit(fn: () => void): void {
@@ -162,18 +178,16 @@ class PgTx extends BaseTx {
   }
 
   /**
-   * Each round of deferred inserts as one statement: data-modifying WITH queries of a `select 1`,
-   * one per table (PostgreSQL runs WITH queries in an order of its own, so two of one table would
-   * get their rows' sequence numbers in either order). Safe for rows nothing in the transaction
-   * reads back.
+   * One statement: every statement but the last a data-modifying WITH query of the last. They see one
+   * snapshot and run in an order of PostgreSQL's choosing, which is why they must be independent.
    */
-  override async flushDeferred(): Promise<void> {
-    for (const round of this.deferredRounds()) {
-      const bindings = round.flatMap((st) => st.bindings);
-      // One statement binds at most 65,535 values; a round rarely comes near (a chunk is 400 rows)
-      if (round.length === 1 || bindings.length > 30_000) for (const st of round) await this.execute(st.sql, st.bindings);
-      else await this.execute(`with ${round.map((st, i) => `d${i} as (${st.sql})`).join(', ')} select 1`, bindings);
-    }
+  override async batch(statements: readonly Statement[]): Promise<void> {
+    const bound = statements.reduce((n, st) => n + st.bindings.length, 0);
+    // One statement binds at most 65,535 values; batches rarely come near (a chunk is 400 rows)
+    if (statements.length < 2 || bound > 30_000) return super.batch(statements);
+    const last = statements[statements.length - 1]!;
+    const withs = statements.slice(0, -1).map((st, i) => `d${i} as (${st.sql})`);
+    await this.execute(`with ${withs.join(', ')} ${last.sql}`, statements.flatMap((st) => st.bindings));
   }
 }
 

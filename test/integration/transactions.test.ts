@@ -66,6 +66,28 @@ describe('write transactions', () => {
     expect(committed).toEqual(['committed']);
   });
 
+  it('runs a batch of independent writes together, and none of them when one is refused', async () => {
+    await db.transaction((tx) =>
+      tx.batch([
+        { sql: `insert into events (id, tenant_id, type, payload, cause, created_at) values ('e-1', 't1', 'x', '{}', 'test', 'now')`, bindings: [] },
+        { sql: 'update tenants set name = ? where id = ?', bindings: ['acme corp', 't1'] },
+        { sql: `insert into events (id, tenant_id, type, payload, cause, created_at) values (?, 't1', 'x', '{}', 'test', 'now')`, bindings: ['e-2'] },
+      ]),
+    );
+    expect((await eventIds('e-')).sort()).toEqual(['e-1', 'e-2']); // in either order: PostgreSQL picks one
+    expect(await db.knex('tenants').where({ id: 't1' }).first('name')).toEqual({ name: 'acme corp' });
+    const refused = await db
+      .transaction((tx) =>
+        tx.batch([
+          { sql: 'update tenants set name = ? where id = ?', bindings: ['renamed', 't1'] },
+          { sql: `insert into events (id, tenant_id, type, payload, cause, created_at) values ('e-1', 't1', 'x', '{}', 'test', 'now')`, bindings: [] },
+        ]),
+      )
+      .then(() => 'committed', (err: unknown) => err);
+    expect(constraintOf(refused)).toMatchObject({ kind: 'unique' });
+    expect(await db.knex('tenants').where({ id: 't1' }).first('name')).toEqual({ name: 'acme corp' });
+  });
+
   it('rolls back the whole transaction when a deferred row is refused', async () => {
     const refused = await db
       .transaction(async (tx) => {
