@@ -37,7 +37,8 @@ export async function recomputeTerms(tx: Tx, env: RuleEnv, enrollmentIds: readon
   const at = now();
   const open = `from grants g join assignments a on a.id = g.assignment_id where g.enrollment_id = enrollments.id and g.ended_at is null`;
   for (const ids of chunks([...new Set(enrollmentIds)], 500)) {
-    await tx.query(`update enrollments set
+    await tx.query(
+      `update enrollments set
          mandatory = (coalesce((select max(case when a.mandatory then 1 else 0 end) ${open}), 0) = 1),
          due_at = (select min(${dueOf(env.dialect, 'g.started_at')}) ${open}),
          updated_at = ?
@@ -109,7 +110,8 @@ export async function openGrants(tx: Tx, env: RuleEnv, tenantId: string, scope: 
     // are the ones this fan-out opens, from one assignment per content in a group (assignments are
     // unique per group and content): its terms are that assignment's, written here rather than
     // recomputed. Tenant-wide, several groups may lead to it; those are recomputed below.
-    const created = await tx.query<{ id: string }>(`insert into enrollments (id, tenant_id, user_id, content_id, state, paused, progress, mandatory, due_at, created_at, updated_at)
+    const created = await tx.query<{ id: string }>(
+      `insert into enrollments (id, tenant_id, user_id, content_id, state, paused, progress, mandatory, due_at, created_at, updated_at)
        select cast(gen_random_uuid() as varchar(36)), ?, m.user_id, a.content_id,
               case when u.active then 'active' else 'suspended' end, not u.active, 0, a.mandatory, ${dueOf(env.dialect, 't.started_at')}, ?, ?
        from (select cast(? as varchar(30)) as started_at) t
@@ -121,7 +123,8 @@ export async function openGrants(tx: Tx, env: RuleEnv, tenantId: string, scope: 
     );
     delta.enrollmentsCreated += created.length;
     changed(tx, env, tenantId, 'enrollment.created', created.map((r) => r.id), cause);
-    const opened = await tx.query<{ enrollment_id: string }>(`insert into grants (id, tenant_id, enrollment_id, assignment_id, group_id, started_at, start_cause)
+    const opened = await tx.query<{ enrollment_id: string }>(
+      `insert into grants (id, tenant_id, enrollment_id, assignment_id, group_id, started_at, start_cause)
        select cast(gen_random_uuid() as varchar(36)), ?, e.id, a.id, a.group_id, ?, ?
        from memberships m
        join assignments a on a.group_id = m.group_id
@@ -137,7 +140,8 @@ export async function openGrants(tx: Tx, env: RuleEnv, tenantId: string, scope: 
     const existing = [...new Set(opened.map((r) => r.enrollment_id))].filter((id) => !fresh.has(id));
     for (const ids of chunks(existing, 500)) {
       // Reactivated, or, for a deactivated user, marked to resume when the user is reactivated.
-      const reactivated = await tx.query<{ id: string; state: string }>(`update enrollments
+      const reactivated = await tx.query<{ id: string; state: string }>(
+        `update enrollments
          set state = case when (select active from users where users.id = enrollments.user_id) then 'active' else state end,
              paused = not (select active from users where users.id = enrollments.user_id),
              updated_at = ?
@@ -166,7 +170,8 @@ async function suspendUngranted(
 ): Promise<string[]> {
   const suspended: string[] = [];
   for (const ids of chunks([...new Set(enrollmentIds)], 500)) {
-    const rows = await tx.query<{ id: string }>(`update enrollments set state = 'suspended', paused = false, updated_at = ?
+    const rows = await tx.query<{ id: string }>(
+      `update enrollments set state = 'suspended', paused = false, updated_at = ?
        where (state = 'active' or (state = 'suspended' and paused)) and id in (${placeholders(ids)})
          and not exists (select 1 from grants g where g.enrollment_id = enrollments.id and g.ended_at is null)
          and ${condition.sql}
@@ -210,7 +215,8 @@ export async function endGrants(
   const at = now();
   const endCause = causeOf(cause);
   for (const part of chunks(userIds, 500)) {
-    const ended = await tx.query<{ enrollment_id: string }>(`update grants set ended_at = ?, end_cause = ?
+    const ended = await tx.query<{ enrollment_id: string }>(
+      `update grants set ended_at = ?, end_cause = ?
        where ended_at is null and group_id = ?
          and enrollment_id in (select id from enrollments where user_id in (${placeholders(part)}))
        returning enrollment_id`,
@@ -233,7 +239,8 @@ export async function endGrants(
  */
 export async function unassign(tx: Tx, env: RuleEnv, tenantId: string, assignmentId: string, cause: Cause): Promise<EndDelta> {
   const at = now();
-  const ended = await tx.query<{ enrollment_id: string }>(`update grants set ended_at = ?, end_cause = ? where ended_at is null and tenant_id = ? and assignment_id = ? returning enrollment_id`,
+  const ended = await tx.query<{ enrollment_id: string }>(
+    `update grants set ended_at = ?, end_cause = ? where ended_at is null and tenant_id = ? and assignment_id = ? returning enrollment_id`,
     [at, causeOf(cause), tenantId, assignmentId],
   );
   const enrollmentIds = ended.map((r) => r.enrollment_id);
@@ -253,7 +260,8 @@ export async function recertifyDue(tx: Tx, env: RuleEnv, tenantId: string, at: s
     env.dialect === 'sqlite'
       ? `json_insert(history, '$[#]', json_object('completedAt', completed_at))`
       : `history || jsonb_build_array(jsonb_build_object('completedAt', completed_at))`;
-  const reopened = await tx.query<{ id: string }>(`update enrollments set
+  const reopened = await tx.query<{ id: string }>(
+    `update enrollments set
        history = ${appendCompletion},
        state = case when (select active from users where users.id = enrollments.user_id) then 'active' else 'suspended' end,
        paused = not coalesce((select active from users where users.id = enrollments.user_id), false),
@@ -287,13 +295,15 @@ export async function reconcile(tx: Tx, env: RuleEnv, tenantId: string, cause: C
   const opened = await openGrants(tx, env, tenantId, { tenantWide: true }, cause);
   const at = now();
   const endCause = causeOf(cause);
-  const orphaned = await tx.query<{ enrollment_id: string }>(`update grants set ended_at = ?, end_cause = ?
+  const orphaned = await tx.query<{ enrollment_id: string }>(
+    `update grants set ended_at = ?, end_cause = ?
      where tenant_id = ? and ended_at is null and assignment_id is not null
        and not exists (select 1 from assignments a where a.id = grants.assignment_id)
      returning enrollment_id`,
     [at, endCause, tenantId],
   );
-  const left = await tx.query<{ enrollment_id: string }>(`update grants set ended_at = ?, end_cause = ?
+  const left = await tx.query<{ enrollment_id: string }>(
+    `update grants set ended_at = ?, end_cause = ?
      where tenant_id = ? and ended_at is null and group_id is not null
        and not exists (
          select 1 from memberships m join enrollments e on e.user_id = m.user_id
@@ -315,10 +325,12 @@ export async function reconcile(tx: Tx, env: RuleEnv, tenantId: string, cause: C
 export async function pauseUser(tx: Tx, env: RuleEnv, tenantId: string, userId: string, active: boolean, cause: Cause): Promise<number> {
   const at = now();
   const rows = active
-    ? await tx.query<{ id: string }>(`update enrollments set state = 'active', paused = false, updated_at = ? where tenant_id = ? and user_id = ? and paused returning id`,
+    ? await tx.query<{ id: string }>(
+        `update enrollments set state = 'active', paused = false, updated_at = ? where tenant_id = ? and user_id = ? and paused returning id`,
         [at, tenantId, userId],
       )
-    : await tx.query<{ id: string }>(`update enrollments set state = 'suspended', paused = true, updated_at = ? where tenant_id = ? and user_id = ? and state = 'active' returning id`,
+    : await tx.query<{ id: string }>(
+        `update enrollments set state = 'suspended', paused = true, updated_at = ? where tenant_id = ? and user_id = ? and state = 'active' returning id`,
         [at, tenantId, userId],
       );
   changed(tx, env, tenantId, active ? 'enrollment.reactivated' : 'enrollment.suspended', rows.map((r) => r.id), cause);

@@ -428,7 +428,8 @@ async function insertMembers(tx: Tx, tenantId: string, groupId: string, userIds:
 async function deleteMembers(tx: Tx, tenantId: string, groupId: string, userIds: string[]): Promise<string[]> {
   const removed: string[] = [];
   for (const part of chunks([...new Set(userIds)], 500)) {
-    const deleted = await tx.query<{ user_id: string }>(`delete from memberships where tenant_id = ? and group_id = ? and user_id in (${placeholders(part)}) returning user_id`,
+    const deleted = await tx.query<{ user_id: string }>(
+      `delete from memberships where tenant_id = ? and group_id = ? and user_id in (${placeholders(part)}) returning user_id`,
       [tenantId, groupId, ...part],
     );
     removed.push(...deleted.map((r) => r.user_id));

@@ -90,5 +90,4 @@ export function registerGroupRoutes(router: Router, deps: ScimDeps): void {
     await store.deleteGroup(principalOf(req).tenantId, req.params.id, { cause: causeOf(req), ifVersion: ifMatchVersion(req) });
     res.status(204).end();
   });
-
 }

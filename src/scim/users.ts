@@ -68,5 +68,4 @@ export function registerUserRoutes(router: Router, deps: ScimDeps): void {
     await store.deleteUser(principalOf(req).tenantId, req.params.id, { cause: causeOf(req), ifVersion: ifMatchVersion(req) });
     res.status(204).end();
   });
-
 }

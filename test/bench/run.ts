@@ -190,8 +190,6 @@ async function benchEngine(engine: string, databaseUrl: string, rows: Row[], flo
     // Users in no group: each PATCH adds one of them or removes one added a full round earlier, so
     // every request is a real change even with 8 in flight.
     const outsiders = ids.slice(BIG - 1);
-    // One-member PATCHes of a group: each adds a user who is in no group, or removes one added a
-    // full round earlier, so every request is a real change even with 8 in flight.
     const patcher = (groupId: string) => {
       let k = 0;
       return {
