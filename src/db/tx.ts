@@ -100,9 +100,18 @@ abstract class BaseTx implements Tx {
     for (const { sql, bindings } of statements) await this.execute(sql, bindings);
   }
 
-  /** Runs the deferred inserts before COMMIT, a round at a time (one statement a round on PostgreSQL). */
-  async flushDeferred(): Promise<void> {
-    for (const round of this.deferredRounds()) await this.batch(round);
+  /**
+   * Runs the transaction's work, then the deferred inserts, a round at a time (one statement a round
+   * on PostgreSQL); after that, whatever happened, no statement runs on this transaction.
+   */
+  async run<T>(work: (tx: Tx) => T | Promise<T>): Promise<T> {
+    try {
+      const result = await work(this);
+      for (const round of this.deferredRounds()) await this.batch(round);
+      return result;
+    } finally {
+      this.ended = true;
+    }
   }
 
   afterCommit(fn: () => void): void {
@@ -112,10 +121,6 @@ abstract class BaseTx implements Tx {
   /** A statement after the end would run outside the transaction (autocommit): refuse it. */
   protected check(sql: string): void {
     if (this.ended) throw new Error(`statement after the transaction ended: ${sql.slice(0, 80)}`);
-  }
-
-  end(): void {
-    this.ended = true;
   }
 
   runCommitted(): void {
@@ -224,13 +229,7 @@ async function sqliteTransaction<T>(knex: Knex, work: (tx: Tx) => T | Promise<T>
   const tx = new SqliteTx(conn);
   try {
     conn.prepare('BEGIN IMMEDIATE').run([]);
-    let result: T;
-    try {
-      result = await work(tx);
-      await tx.flushDeferred();
-    } finally {
-      tx.end();
-    }
+    const result = await tx.run(work);
     conn.prepare(options.dryRun ? 'ROLLBACK' : 'COMMIT').run([]);
     if (!options.dryRun) tx.runCommitted();
     return result;
@@ -251,13 +250,7 @@ async function pgTransaction<T>(knex: Knex, work: (tx: Tx) => T | Promise<T>, op
   try {
     await pgQuery(conn, 'begin', []);
     open = true;
-    let result: T;
-    try {
-      result = await work(tx);
-      await tx.flushDeferred();
-    } finally {
-      tx.end();
-    }
+    const result = await tx.run(work);
     open = false;
     await pgQuery(conn, options.dryRun ? 'rollback' : 'commit', []);
     if (!options.dryRun) tx.runCommitted();
