@@ -107,6 +107,7 @@ export function openDb(url: string, options: DbOptions = {}): Db {
           conn.pragma('busy_timeout = 5000');
           // ANALYZE reads at most this many index rows per index: planner statistics in milliseconds
           conn.pragma('analysis_limit = 1000');
+          conn.pragma(PAGE_CACHE);
           if (onDisk) {
             // Checkpoints run on a worker thread (checkpointer.ts); the writer's own, at 10,000 pages
             // instead of 1,000, is the backstop that lets the WAL start over under a sustained load.
@@ -154,6 +155,15 @@ function addFunctions(conn: SqliteConnection): void {
   // ids are time-ordered (UUIDv7, see ids.ts): 100,000 new enrollments fill their index in order.
   conn.function('gen_random_uuid', { deterministic: false }, () => newId());
 }
+
+/**
+ * SQLite's own default page cache, 2 MB a connection, instead of the 16 MB better-sqlite3 builds
+ * in. The pages a request touches are a few random ones of a database the operating system caches
+ * anyway: measured A/B at 100,000 users, GET, filters, POST, PUT and PATCH ran as fast with 2 MB as
+ * with 16, and the server's peak RSS in the full benchmark went from 277 to 187 MB (the page caches
+ * fill up, and the C heap keeps what they held).
+ */
+const PAGE_CACHE = 'cache_size = -2000';
 
 interface SqliteStatement {
   reader: boolean;
@@ -254,6 +264,7 @@ class SqliteReader {
       const conn = new Database(this.filename, { readonly: true, fileMustExist: true });
       addFunctions(conn);
       conn.pragma('busy_timeout = 5000');
+      conn.pragma(PAGE_CACHE);
       this.conn = conn;
       this.statistics = this.statisticsNow();
     }

@@ -3,8 +3,9 @@ import { migrateLatest, openDb, type Db } from '../../src/db/knex';
 import { tempSqliteUrl } from '../support/server';
 
 /**
- * SQLite's WAL checkpoints run on the checkpointer's worker thread, not inside a request's COMMIT.
- * This is about the embedded engine, so it runs on a SQLite file whatever DATABASE_URL says.
+ * SQLite's WAL checkpoints run on the checkpointer's worker thread, not inside a request's COMMIT;
+ * its connections' page caches are SQLite's default size. This is about the embedded engine, so it
+ * runs on a SQLite file whatever DATABASE_URL says.
  */
 describe('SQLite checkpoints on a worker thread', () => {
   let db: Db;
@@ -32,6 +33,11 @@ describe('SQLite checkpoints on a worker thread', () => {
 
   it('keeps the writer’s own checkpoint as a backstop at 10,000 pages', async () => {
     expect(await db.knex.raw('pragma wal_autocheckpoint')).toEqual([{ wal_autocheckpoint: 10000 }]);
+  });
+
+  it('gives the writer and the reader SQLite’s 2 MB page cache, not better-sqlite3’s 16 MB', async () => {
+    expect(await db.knex.raw('pragma cache_size')).toEqual([{ cache_size: -2000 }]);
+    expect(await db.read('pragma cache_size', [])).toEqual([{ cache_size: -2000 }]);
   });
 
   it('copies committed pages into the database file from the worker, long before the writer would', async () => {
