@@ -5,6 +5,8 @@ export interface Config {
   port: number;
   host: string;
   databaseUrl: string;
+  /** PostgreSQL: recurring statements prepared on each connection (PG_PREPARED_STATEMENTS, default on). */
+  pgPreparedStatements: boolean;
   logLevel: string;
   /** Largest SCIM request body, in bytes (a 100,000-member group PUT is about 5 MB). */
   maxBodyBytes: number;
@@ -49,6 +51,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: int('PORT', 8080, 0, 65535),
     host: env.HOST || '0.0.0.0',
     databaseUrl,
+    pgPreparedStatements: true,
     logLevel,
     maxBodyBytes: int('SCIM_MAX_BODY_BYTES', 16 * 1024 * 1024, 1024, 512 * 1024 * 1024),
     defaultPageSize: int('SCIM_DEFAULT_PAGE_SIZE', 100, 1, 100_000),
@@ -75,6 +78,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const syncLog = (env.SYNC_LOG ?? 'on').toLowerCase();
   if (!['on', 'off'].includes(syncLog)) problems.push(`SYNC_LOG must be on or off (got "${env.SYNC_LOG}")`);
   config.syncLog.enabled = syncLog !== 'off';
+  const prepared = (env.PG_PREPARED_STATEMENTS ?? 'on').toLowerCase();
+  if (!['on', 'off'].includes(prepared)) problems.push(`PG_PREPARED_STATEMENTS must be on or off (got "${env.PG_PREPARED_STATEMENTS}")`);
+  config.pgPreparedStatements = prepared !== 'off';
   config.rateLimitBurst = int('SCIM_RATE_LIMIT_BURST', Math.max(1, config.rateLimitPerSecond * 2), 1, 10_000_000);
   if (config.defaultPageSize > config.maxPageSize) problems.push('SCIM_DEFAULT_PAGE_SIZE must not exceed SCIM_MAX_PAGE_SIZE');
   if (problems.length) throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);

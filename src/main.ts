@@ -61,7 +61,7 @@ const flag = (args: Args, name: string): string | undefined => {
 };
 
 async function withDb<T>(config: Config, fn: (db: Db) => Promise<T>): Promise<T> {
-  const db = openDb(config.databaseUrl);
+  const db = openDb(config.databaseUrl, { preparedStatements: config.pgPreparedStatements });
   try {
     await migrateLatest(db);
     return await fn(db);
@@ -72,7 +72,7 @@ async function withDb<T>(config: Config, fn: (db: Db) => Promise<T>): Promise<T>
 
 async function serve(config: Config): Promise<void> {
   const log = createLogger(config.logLevel);
-  const db = openDb(config.databaseUrl);
+  const db = openDb(config.databaseUrl, { preparedStatements: config.pgPreparedStatements });
   const applied = await migrateLatest(db);
   if (applied.length) log.info({ applied }, 'migrations applied');
   const stopMaintenance = await keepStatisticsCurrent(db);

@@ -4,7 +4,7 @@ import knexFactory, { type Knex } from 'knex';
 import { migrationSource } from '../../migrations';
 import { newId } from '../ids';
 import { Checkpointer } from './checkpointer';
-import { pgQuery, sqliteValue, transaction, type TransactionOptions, type Tx } from './tx';
+import { pgQuery, sqliteValue, StatementNames, transaction, type PgConnection, type TransactionOptions, type Tx } from './tx';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -22,7 +22,7 @@ export interface Db {
    * for the reads every request makes (a token, a user, a page). On SQLite it runs on a reader
    * connection of its own with its statements prepared once: WAL lets it read the last committed state
    * while a write transaction holds the writer, so a GET never queues behind a 100,000-member fan-out.
-   * On PostgreSQL it is `knex.raw` on the pool.
+   * On PostgreSQL it runs on a connection of knex's pool, prepared once it recurs (StatementNames).
    */
   read<T>(sql: string, bindings: readonly unknown[]): Promise<T[]>;
   /**
@@ -53,6 +53,11 @@ export interface DbOptions {
   poolMax?: number;
   /** How long a request waits for a connection before it is refused with 503 (SQLite has one). */
   acquireTimeoutMs?: number;
+  /**
+   * PostgreSQL: keep recurring statements prepared on each connection (default). Off behind a
+   * connection pooler in transaction mode that cannot keep them (PgBouncer before 1.21).
+   */
+  preparedStatements?: boolean;
 }
 
 export function openDb(url: string, options: DbOptions = {}): Db {
@@ -65,12 +70,13 @@ export function openDb(url: string, options: DbOptions = {}): Db {
       pool: { min: 0, max: options.poolMax ?? 10 },
       acquireConnectionTimeout,
     });
-    const client = knex.client as { acquireConnection(): Promise<Parameters<typeof pgQuery>[0]>; releaseConnection(c: unknown): Promise<void> };
+    const client = knex.client as { acquireConnection(): Promise<PgConnection>; releaseConnection(c: unknown): Promise<void> };
+    const names = options.preparedStatements === false ? undefined : new StatementNames();
     // A statement on a pooled connection, without knex's runner in between.
     const read = async <T>(sql: string, bindings: readonly unknown[]) => {
       const conn = await client.acquireConnection();
       try {
-        return (await pgQuery(conn, sql, bindings)).rows as T[];
+        return (await pgQuery(conn, sql, bindings, names, true)).rows as T[];
       } finally {
         await client.releaseConnection(conn);
       }
@@ -79,7 +85,7 @@ export function openDb(url: string, options: DbOptions = {}): Db {
       knex,
       dialect: 'postgres',
       read,
-      transaction: (work, opts) => transaction(knex, 'postgres', work, opts),
+      transaction: (work, opts) => transaction(knex, 'postgres', work, opts, names),
       close: () => knex.destroy(),
     };
   }
