@@ -344,8 +344,11 @@ export class MembershipStore {
     // parameter every time it runs (measured: 15 µs instead of 7 for a one-row page). It is an integer
     // of Roster's own (a page size no larger than SCIM_MAX_PAGE_SIZE), so few statements come of it.
     if (!Number.isSafeInteger(opts.limit) || opts.limit < 0) throw new Error(`page limit must be a whole number (got ${opts.limit})`);
-    const page = `from ${table} where ${where} order by ${sortBy}${table}.created_at ${dir}, ${table}.id ${dir} limit ${opts.limit} offset ?`;
-    const pageBindings = [...whereBindings, ...sortBindings, opts.offset];
+    // No offset at all for the first page (a filter's usual one): PostgreSQL prices a prepared
+    // statement's generic plan with an unknown offset dearer than a custom plan, so it would plan a
+    // bound `offset $n` anew at every run (100 µs of its 170 for a userName filter).
+    const page = `from ${table} where ${where} order by ${sortBy}${table}.created_at ${dir}, ${table}.id ${dir} limit ${opts.limit}${opts.offset > 0 ? ' offset ?' : ''}`;
+    const pageBindings = [...whereBindings, ...sortBindings, ...(opts.offset > 0 ? [opts.offset] : [])];
     // Near the start, one statement reads the page's rows; deep in the list, the ids come first from
     // the index alone and only the page's rows are read (skipped rows cost an index step, not a row).
     const shallow = opts.offset < 1000;
