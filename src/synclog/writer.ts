@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/knex';
-import { chunks } from '../db/tables';
 import { toRow, type SyncLogEntry, type SyncLogRow } from './entries';
 
 /** The part of a better-sqlite3 connection the writer uses. */
@@ -14,6 +13,15 @@ const COLUMNS: (keyof SyncLogRow)[] = [
   'external_id', 'status', 'scim_type', 'error', 'duration_ms', 'request_body', 'response_body',
 ];
 const INSERT_SQL = `insert into sync_log (${COLUMNS.join(', ')}) values (${COLUMNS.map(() => '?').join(', ')}) on conflict (id) do nothing`;
+const INTEGER_COLUMNS = new Set<keyof SyncLogRow>(['status', 'duration_ms']);
+/**
+ * PostgreSQL: a whole batch in one statement of one array per column, whatever its size, so the text
+ * never changes and stays prepared (knex's multi-row inserts of 50 rows cost PostgreSQL 40 µs of CPU
+ * per logged GET, more than the GET itself). Rows keep the batch's order, and so their seq.
+ */
+const PG_INSERT_SQL = `insert into sync_log (${COLUMNS.join(', ')}) select ${COLUMNS.map((c) => `u.${c}`).join(', ')} from unnest(${COLUMNS.map(
+  (c) => `?::${INTEGER_COLUMNS.has(c) ? 'integer' : 'text'}[]`,
+).join(', ')}) with ordinality as u(${COLUMNS.join(', ')}, n) order by u.n on conflict (id) do nothing`;
 
 export interface SyncLogWriterOptions {
   enabled: boolean;
@@ -77,8 +85,7 @@ export class SyncLogWriter {
     try {
       const rows = batch.map(toRow);
       if (this.db.dialect === 'sqlite') await this.writeSqlite(rows);
-      // 50 rows × 17 columns stays well inside PostgreSQL's limit on bound parameters.
-      else for (const part of chunks(rows, 50)) await this.db.knex('sync_log').insert(part).onConflict('id').ignore();
+      else await this.db.transaction((tx) => tx.execute(PG_INSERT_SQL, COLUMNS.map((c) => rows.map((row) => row[c] ?? null))));
       this.options.onWritten?.(Number(process.hrtime.bigint() - started) / 1e9, batch.length);
     } catch (err) {
       // Keep them for the next flush rather than lose them; past the bound, the oldest go.
