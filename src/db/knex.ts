@@ -4,6 +4,7 @@ import knexFactory, { type Knex } from 'knex';
 import { migrationSource } from '../../migrations';
 import { newId } from '../ids';
 import { Checkpointer } from './checkpointer';
+import { ChannelWatch } from './notify';
 import { pgQuery, sqliteValue, StatementNames, transaction, type PgConnection, type TransactionOptions, type Tx } from './tx';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -31,11 +32,12 @@ export interface Db {
    */
   transaction<T>(work: (tx: Tx) => T | Promise<T>, options?: TransactionOptions): Promise<T>;
   /**
-   * A number that changes whenever any connection, of this process or another, commits a change
-   * (SQLite's `data_version`): what was read under an unchanged number is still current. Undefined on
-   * PostgreSQL, which has no such cheap signal.
+   * A number that changes whenever a token or a tenant changes, by this process or another: a token
+   * read under an unchanged number is still current. Undefined while that cannot be known. SQLite: its
+   * `data_version`, which any commit changes. PostgreSQL: a count of the notifications a trigger on
+   * those tables sends (migration 007), received on a listening connection of this process (notify.ts).
    */
-  dataVersion?: () => number;
+  credentialsVersion?: () => number | undefined;
   /**
    * SQLite: loads the planner statistics (sqlite_stat1) into the reader again if they changed since
    * it last did. A connection reads them once, when it opens; ANALYZE on another connection (the
@@ -60,6 +62,9 @@ export interface DbOptions {
   preparedStatements?: boolean;
 }
 
+/** The channel migration 007's trigger notifies when tokens or tenants change (PostgreSQL). */
+export const CREDENTIALS_CHANNEL = 'roster_credentials';
+
 export function openDb(url: string, options: DbOptions = {}): Db {
   const acquireConnectionTimeout = options.acquireTimeoutMs ?? 20_000;
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
@@ -72,6 +77,7 @@ export function openDb(url: string, options: DbOptions = {}): Db {
     });
     const client = knex.client as { acquireConnection(): Promise<PgConnection>; releaseConnection(c: unknown): Promise<void> };
     const names = options.preparedStatements === false ? undefined : new StatementNames();
+    const credentials = new ChannelWatch(url, CREDENTIALS_CHANNEL);
     // A statement on a pooled connection, without knex's runner in between.
     const read = async <T>(sql: string, bindings: readonly unknown[]) => {
       const conn = await client.acquireConnection();
@@ -86,7 +92,11 @@ export function openDb(url: string, options: DbOptions = {}): Db {
       dialect: 'postgres',
       read,
       transaction: (work, opts) => transaction(knex, 'postgres', work, opts, names),
-      close: () => knex.destroy(),
+      credentialsVersion: () => credentials.version(),
+      close: async () => {
+        await credentials.close();
+        await knex.destroy();
+      },
     };
   }
   if (url.startsWith('sqlite:')) {
@@ -139,7 +149,7 @@ export function openDb(url: string, options: DbOptions = {}): Db {
       dialect: 'sqlite',
       read,
       transaction: (work, opts) => transaction(knex, 'sqlite', work, opts),
-      dataVersion: reader ? () => reader.dataVersion() : undefined,
+      credentialsVersion: reader ? () => reader.dataVersion() : undefined,
       refreshStatistics: reader ? () => reader.refreshStatistics() : undefined,
       checkpoints: () => checkpointer,
       close: async () => {

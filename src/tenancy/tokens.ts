@@ -25,6 +25,9 @@ export interface TokenInfo {
   revokedAt: string | null;
 }
 
+/** The longest a token row is used without reading it again, even with no change signalled. */
+const CACHE_MS = 5000;
+
 const hashOf = (secret: string): string => crypto.createHash('sha256').update(secret, 'utf8').digest('hex');
 
 /**
@@ -34,11 +37,12 @@ const hashOf = (secret: string): string => crypto.createHash('sha256').update(se
 export class Tenancy {
   private readonly lastUseWritten = new Map<string, number>();
   /**
-   * Token rows by hash, with the database's data version they were read at (SQLite only). Any commit
-   * changes the version, a revocation included, so a cached row is used only while nothing at all has
-   * been written since: revocation still takes effect on the next request.
+   * Token rows by hash, with the credentials version they were read at (Db.credentialsVersion): a
+   * revocation, by any process, changes the version (SQLite: any commit does; PostgreSQL: the trigger's
+   * notification arrives), so a revoked token is refused from the next request on. A row is also
+   * read again after CACHE_MS at the latest, whatever the version says.
    */
-  private readonly cache = new Map<string, { version: number; row: (TokenRow & { tenant_name: string }) | undefined }>();
+  private readonly cache = new Map<string, { version: number; at: number; row: TokenRow & { tenant_name: string } }>();
 
   constructor(private readonly db: Db) {}
 
@@ -94,6 +98,7 @@ export class Tenancy {
     if (!row) return undefined;
     const revokedAt = row.revoked_at ?? now();
     await this.db.knex('tokens').where({ id: row.id }).update({ revoked_at: revokedAt });
+    this.cache.clear(); // this process refuses it at once; others when their version changes
     return toInfo({ ...row, revoked_at: revokedAt }, row.tenant_name);
   }
 
@@ -122,16 +127,17 @@ export class Tenancy {
   }
 
   private async tokenRow(hash: string): Promise<(TokenRow & { tenant_name: string }) | undefined> {
-    const version = this.db.dataVersion?.();
+    const version = this.db.credentialsVersion?.();
     const cached = version === undefined ? undefined : this.cache.get(hash);
-    if (cached && cached.version === version) return cached.row;
+    const t = Date.now();
+    if (cached && cached.version === version && t - cached.at < CACHE_MS) return cached.row;
     const [row] = await this.db.read<TokenRow & { tenant_name: string }>(
       'select t.*, n.name as tenant_name from tokens t join tenants n on n.id = t.tenant_id where t.hash = ?',
       [hash],
     );
     if (version !== undefined && row) {
       if (this.cache.size >= 1000) this.cache.clear();
-      this.cache.set(hash, { version, row });
+      this.cache.set(hash, { version, at: t, row });
     }
     return row;
   }
