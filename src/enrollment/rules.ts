@@ -105,6 +105,15 @@ export async function openGrants(tx: Tx, env: RuleEnv, tenantId: string, scope: 
       });
     }
   }
+  // Rule 6 under concurrency (PostgreSQL): what this fan-out reads of each member's `active` must
+  // hold until it commits. A deactivation locks its user FOR UPDATE (lockUser), which conflicts with
+  // FOR KEY SHARE: members who just joined are held by their membership insert's foreign-key check;
+  // a fan-out to members already there (a new assignment, reconcile) holds them here. Either the
+  // deactivation waits and then sees these enrollments, or this waits and reads the user inactive.
+  if (env.dialect === 'postgres' && (!('groupId' in scope) || scope.userIds === 'allMembers')) {
+    const which = 'groupId' in scope ? { sql: 'm.tenant_id = ? and m.group_id = ?', bindings: [tenantId, scope.groupId] } : { sql: 'm.tenant_id = ?', bindings: [tenantId] };
+    await tx.query(`select count(*) as n from (select 1 from memberships m join users u on u.id = m.user_id where ${which.sql} for key share of u) held`, which.bindings);
+  }
   for (const { sql: members, bindings } of parts) {
     // A deactivated user's new enrollment starts paused (rule 6). A new enrollment's only open grants
     // are the ones this fan-out opens, from one assignment per content in a group (assignments are

@@ -140,7 +140,7 @@ export class MembershipStore {
       if (this.db.dialect === 'postgres') {
         for (const part of chunks(groupIds)) await tx.query(`select id from groups where tenant_id = ? and id in (${placeholders(part)}) order by id for update`, [tenantId, ...part]);
       }
-      const user = await this.lockUser(tx, tenantId, id, 'delete');
+      const user = await this.lockUser(tx, tenantId, id);
       if (opts.ifVersion !== undefined && opts.ifVersion !== user.version) throw StoreErrors.versionMismatch('User', id);
       await tx.execute('delete from memberships where tenant_id = ? and user_id = ?', [tenantId, id]);
       for (const part of chunks(groupIds)) {
@@ -372,11 +372,13 @@ export class MembershipStore {
   }
 
   /**
-   * Reads a user under a row lock on PostgreSQL. An update takes FOR NO KEY UPDATE, which does not
-   * block a concurrent membership insert's foreign-key check on the same user; a delete takes FOR UPDATE.
+   * Reads a user under a row lock on PostgreSQL: FOR UPDATE, which also waits for (and holds off) the
+   * FOR KEY SHARE of a concurrent membership insert's foreign-key check and of a fan-out (openGrants),
+   * so a deactivation and an enrollment of the same user never both miss each other (rule 6). A user
+   * change locks no group, so this cannot wait in a circle with a group change (group, then user).
    */
-  private async lockUser(tx: Tx, tenantId: string, id: string, purpose: 'update' | 'delete' = 'update'): Promise<UserRecord> {
-    const lock = this.db.dialect === 'postgres' ? (purpose === 'delete' ? ' for update' : ' for no key update') : '';
+  private async lockUser(tx: Tx, tenantId: string, id: string): Promise<UserRecord> {
+    const lock = this.db.dialect === 'postgres' ? ' for update' : '';
     const [row] = await tx.query<UserRow>(`select * from users where tenant_id = ? and id = ?${lock}`, [tenantId, id]);
     if (!row) throw StoreErrors.userNotFound(id);
     return userFromRow(row);
