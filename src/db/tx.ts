@@ -28,6 +28,12 @@ export interface Tx {
    * transaction holds its locks.
    */
   insertLater(table: string, rows: readonly object[], chunk?: number): void; // rows of one table have the same keys
+  /**
+   * Runs a write at the end of the transaction, with the deferred inserts (in their statement on
+   * PostgreSQL): a write nothing later in the transaction reads back, of rows no deferred insert
+   * touches, such as a group's new version under the group's row lock.
+   */
+  executeLater(statement: Statement): void;
   /** Runs `fn` once the transaction has committed (never after a rollback or a dry run). */
   afterCommit(fn: () => void): void;
 }
@@ -72,6 +78,8 @@ abstract class BaseTx implements Tx {
   private readonly committed: (() => void)[] = [];
   /** Rows to insert before COMMIT, by table, in the order they were given. */
   private deferred = new Map<string, { rows: object[]; chunk: number | undefined }>();
+  /** Writes to run with the first round of deferred inserts. */
+  private later: Statement[] = [];
 
   abstract query<T>(sql: string, bindings?: readonly unknown[]): Promise<T[]>;
   abstract execute(sql: string, bindings?: readonly unknown[]): Promise<number>;
@@ -83,15 +91,21 @@ abstract class BaseTx implements Tx {
     this.deferred.set(table, entry);
   }
 
+  executeLater(statement: Statement): void {
+    this.later.push(statement);
+  }
+
   /**
-   * The deferred inserts, in rounds: a round holds at most one statement per table, so a table's
+   * The deferred writes, in rounds: a round holds at most one statement per table, so a table's
    * rows are written in the order they were given (their sequence numbers follow it; the outbox
-   * delivers events in that order) even where a round runs as one statement (batch).
+   * delivers events in that order) even where a round runs as one statement (batch). The first round
+   * also carries the executeLater writes.
    */
   private deferredRounds(): Statement[][] {
     const perTable = [...this.deferred].map(([table, { rows, chunk }]) => insertStatements(table, rows, '', chunk));
+    const rounds: Statement[][] = this.later.length ? [[...this.later]] : [];
     this.deferred = new Map();
-    const rounds: Statement[][] = [];
+    this.later = [];
     for (const statements of perTable) statements.forEach((st, i) => (rounds[i] ??= []).push(st));
     return rounds;
   }

@@ -99,4 +99,25 @@ describe('write transactions', () => {
     expect(constraintOf(refused)).toMatchObject({ kind: 'unique' });
     expect(await eventIds('d-')).toEqual([]);
   });
+  it('runs executeLater writes just before commit, with the deferred rows, and never after a failure', async () => {
+    await db.knex('tenants').insert({ id: 'later-t', name: 'before', created_at: new Date().toISOString() });
+    const nameOf = async () => ((await db.knex('tenants').where({ id: 'later-t' }).first()) as { name: string }).name;
+    let seenInside = '';
+    await db.transaction(async (tx) => {
+      tx.executeLater({ sql: 'update tenants set name = ? where id = ?', bindings: ['after', 'later-t'] });
+      tx.insertLater('events', [event('l-1')]);
+      seenInside = (await tx.query<{ name: string }>('select name from tenants where id = ?', ['later-t']))[0]!.name;
+    });
+    expect(seenInside).toBe('before');
+    expect(await nameOf()).toBe('after');
+    expect(await eventIds('l-')).toEqual(['l-1']);
+    await expect(
+      db.transaction((tx) => {
+        tx.executeLater({ sql: 'update tenants set name = ? where id = ?', bindings: ['failed', 'later-t'] });
+        throw new Error('work failed');
+      }),
+    ).rejects.toThrow('work failed');
+    await db.transaction((tx) => tx.executeLater({ sql: 'update tenants set name = ? where id = ?', bindings: ['dry', 'later-t'] }), { dryRun: true });
+    expect(await nameOf()).toBe('after');
+  });
 });
