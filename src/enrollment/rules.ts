@@ -119,44 +119,30 @@ export async function openGrants(tx: Tx, env: RuleEnv, tenantId: string, scope: 
     // are the ones this fan-out opens, from one assignment per content in a group (assignments are
     // unique per group and content): its terms are that assignment's, written here rather than
     // recomputed. Tenant-wide, several groups may lead to it; those are recomputed below.
-    const createSql = `insert into enrollments (id, tenant_id, user_id, content_id, state, paused, progress, mandatory, due_at, created_at, updated_at)
+    const created = await tx.query<{ id: string }>(
+      `insert into enrollments (id, tenant_id, user_id, content_id, state, paused, progress, mandatory, due_at, created_at, updated_at)
        select cast(gen_random_uuid() as varchar(36)), ?, m.user_id, a.content_id,
               case when u.active then 'active' else 'suspended' end, not u.active, 0, a.mandatory, ${dueOf(env.dialect, 't.started_at')}, ?, ?
        from (select cast(? as varchar(30)) as started_at) t
        cross join memberships m join assignments a on a.group_id = m.group_id join users u on u.id = m.user_id
        where ${members}
-       on conflict (user_id, content_id) do nothing`;
-    const createBindings = [tenantId, at, at, at, ...bindings];
-    // A grant for each (member, assignment) on the member's enrollment in the content: `enrolled`
-    // names the enrollments that exist (and, on PostgreSQL, the ones created in the same statement).
-    const openSql = (enrolled: string) => `insert into grants (id, tenant_id, enrollment_id, assignment_id, group_id, started_at, start_cause)
+       on conflict (user_id, content_id) do nothing
+       returning id`,
+      [tenantId, at, at, at, ...bindings],
+    );
+    delta.enrollmentsCreated += created.length;
+    changed(tx, env, tenantId, 'enrollment.created', created.map((r) => r.id), cause);
+    const opened = await tx.query<{ enrollment_id: string }>(
+      `insert into grants (id, tenant_id, enrollment_id, assignment_id, group_id, started_at, start_cause)
        select cast(gen_random_uuid() as varchar(36)), ?, e.id, a.id, a.group_id, ?, ?
        from memberships m
        join assignments a on a.group_id = m.group_id
-       join ${enrolled} e on e.user_id = m.user_id and e.content_id = a.content_id
+       join enrollments e on e.user_id = m.user_id and e.content_id = a.content_id
        where ${members}
-       on conflict (enrollment_id, assignment_id) where ended_at is null do nothing`;
-    const openBindings = [tenantId, at, causeOf(cause), ...bindings];
-    let created: { id: string }[];
-    let opened: { enrollment_id: string }[];
-    if (env.dialect === 'postgres') {
-      // One statement, one round trip fewer while the group's lock is held: the grants' insert reads
-      // the new enrollments from the first insert's RETURNING (a WITH query's writes are invisible
-      // to its siblings' reads of the table itself).
-      const rows = await tx.query<{ is_new: boolean; id: string }>(
-        `with created as (${createSql} returning id, user_id, content_id),
-         opened as (${openSql('(select id, user_id, content_id from enrollments union all select id, user_id, content_id from created)')} returning enrollment_id)
-         select true as is_new, id from created union all select false, enrollment_id from opened`,
-        [...createBindings, ...openBindings],
-      );
-      created = rows.filter((r) => r.is_new).map((r) => ({ id: r.id }));
-      opened = rows.filter((r) => !r.is_new).map((r) => ({ enrollment_id: r.id }));
-    } else {
-      created = await tx.query<{ id: string }>(`${createSql} returning id`, createBindings);
-      opened = await tx.query<{ enrollment_id: string }>(`${openSql('enrollments')} returning enrollment_id`, openBindings);
-    }
-    delta.enrollmentsCreated += created.length;
-    changed(tx, env, tenantId, 'enrollment.created', created.map((r) => r.id), cause);
+       on conflict (enrollment_id, assignment_id) where ended_at is null do nothing
+       returning enrollment_id`,
+      [tenantId, at, causeOf(cause), ...bindings],
+    );
     delta.grantsOpened += opened.length;
     const fresh = new Set(created.map((r) => r.id));
     // Enrollments that existed before and got a grant now: they may resume, and their terms change.
