@@ -1,6 +1,7 @@
 import express, { Router } from 'express';
 import type { Logger } from 'pino';
 import type { ContentStore } from '../enrollment/content';
+import { jsonVerify, NUL_REFUSED, urlHasNul } from '../nul';
 import { bearerAuth } from '../tenancy/bearer-auth';
 import type { Tenancy } from '../tenancy/tokens';
 import type { AssignmentStore } from '../enrollment/assignments';
@@ -11,7 +12,7 @@ import { assignmentsRouter } from './assignments';
 import { contentRouter } from './content';
 import { syncLogRouter } from './sync-log';
 import { webhooksRouter } from './webhooks';
-import { adminErrorHandler, AdminErrors, renderAdminError } from './errors';
+import { AdminError, adminErrorHandler, AdminErrors, renderAdminError } from './errors';
 
 export interface AdminDeps {
   tenancy: Tenancy;
@@ -27,7 +28,10 @@ export interface AdminDeps {
 export function adminRouter(deps: AdminDeps): Router {
   const router = Router();
   router.use(bearerAuth(deps.tenancy, 'admin', (res) => renderAdminError(res, AdminErrors.unauthorized())));
-  router.use(express.json({ limit: '1mb' }));
+  router.use(express.json({ limit: '1mb', verify: jsonVerify }));
+  router.use((req, _res, next) =>
+    next(urlHasNul(req.originalUrl) ? AdminErrors.invalidQuery(NUL_REFUSED) : req.bodyHasNul ? new AdminError(400, 'invalidBody', NUL_REFUSED) : undefined),
+  );
   router.use('/content', contentRouter(deps.content));
   router.use(assignmentsRouter(deps.assignments, deps.enrollments));
   router.use('/sync-log', syncLogRouter(deps.syncLog));

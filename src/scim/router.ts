@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import SCIMMY from 'scimmy';
 import SCIMMYRouters from 'scimmy-routers';
 import type { Tenancy } from '../tenancy/tokens';
+import { jsonVerify, NUL_REFUSED, urlHasNul } from '../nul';
 import { bearerAuth } from '../tenancy/bearer-auth';
 import { principalOf } from '../tenancy/bearer-auth';
 import { baseUrlOf, type ScimDeps } from './context';
@@ -49,9 +50,9 @@ export function scimRouter(deps: ScimRouterDeps): Router {
 
 /**
  * What every SCIM request passes first, as one middleware (each router layer costs a step of
- * express's dispatch): the sync log's mark, the content type, the bearer token, the rate limit, and
- * the JSON body (of any content type: clients send application/scim+json, application/json, or
- * nothing at all).
+ * express's dispatch): the sync log's mark, the content type, the bearer token, the rate limit, the
+ * JSON body (of any content type: clients send application/scim+json, application/json, or nothing
+ * at all), and the refusal of NUL characters (nul.ts).
  */
 function frontDoor(deps: ScimRouterDeps): RequestHandler {
   const steps: RequestHandler[] = [
@@ -62,7 +63,8 @@ function frontDoor(deps: ScimRouterDeps): RequestHandler {
     },
     bearerAuth(deps.tenancy, 'scim', (res) => renderScimError(res, Errors.unauthorized())),
     rateLimit(deps.rateLimit),
-    express.json({ type: () => true, limit: deps.maxBodyBytes, strict: true }),
+    express.json({ type: () => true, limit: deps.maxBodyBytes, strict: true, verify: jsonVerify }),
+    (req, _res, next) => next(req.bodyHasNul || urlHasNul(req.originalUrl) ? Errors.invalidValue(NUL_REFUSED) : undefined),
   ];
   return (req, res, next) => {
     let i = 0;

@@ -16,6 +16,22 @@ describe('SCIM errors', () => {
     expect(res.body).toMatchObject({ schemas: [ERROR], status: '413' });
   });
 
+  it('refuses NUL characters in ids, filters and bodies with 400 on either engine, and stores nothing', async () => {
+    const scim = await t.scim();
+    const admin = await t.admin();
+    const nul = { schemas: [ERROR], status: '400', scimType: 'invalidValue', detail: 'NUL characters (U+0000) are not allowed in requests' };
+    expect((await scim.get('/Users/%00')).body).toMatchObject(nul);
+    expect((await scim.get(`/Users?filter=${encodeURIComponent('userName eq "a\u0000"')}`)).body).toMatchObject(nul);
+    expect((await scim.post('/Users', { schemas: [USER], userName: 'a\u0000b' })).body).toMatchObject(nul);
+    expect((await scim.post('/Users', { schemas: [USER], userName: 'n', name: { givenName: 'x\u0000' } })).body).toMatchObject(nul);
+    expect((await admin.post('/content', { kind: 'course', title: 'T\u0000' })).body).toMatchObject({ error: { code: 'invalidBody', message: nul.detail } });
+    expect((await admin.get('/sync-log?status=%00')).body).toMatchObject({ error: { code: 'invalidQuery', message: nul.detail } });
+    expect((await scim.get('/Users')).body).toMatchObject({ totalResults: 0 });
+    // A backslash followed by the text u0000 is no NUL: it is kept as sent.
+    const literal = await scim.post('/Users', { schemas: [USER], userName: 'back\\u0000slash' }).expect(201);
+    expect(literal.body.userName).toBe('back\\u0000slash');
+  });
+
   it('answers 400 invalidValue for a value longer than its column on either engine, and stores nothing', async () => {
     const scim = await t.scim();
     const long = 'x'.repeat(301);
