@@ -41,12 +41,16 @@ export function redactedJson(value: unknown, maxChars: number): string | null {
     if (typeof v === 'object') {
       emit('{');
       let first = true;
+      // A PATCH operation names its attribute in `path` (`"path": "password", "value": "…"`): its
+      // value is as secret as the attribute.
+      const path = (v as Record<string, unknown>).path;
+      const secretValue = typeof path === 'string' && SECRET_KEY.test(path);
       for (const [k, item] of Object.entries(v as Record<string, unknown>)) {
         if (item === undefined) continue;
         if (!first) emit(',');
         first = false;
         emit(`${JSON.stringify(k)}:`);
-        if (SECRET_KEY.test(k)) emit(JSON.stringify(REDACTED));
+        if (SECRET_KEY.test(k) || (secretValue && k === 'value')) emit(JSON.stringify(REDACTED));
         else walk(item, depth + 1);
       }
       return void emit('}');
