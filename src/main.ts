@@ -16,7 +16,7 @@ const USAGE = `Usage: roster <command> [options]
 Commands:
   serve                                   run the server (applies migrations first)
   migrate                                 apply pending database migrations
-  token create --tenant NAME --scope scim|admin [--name LABEL]
+  token create --tenant NAME --scope scim|admin [--name LABEL] [--expires-in 90d|12h|30m | --expires-at ISO-TIME]
                                           create a token (and the tenant, if new); prints the token alone
   token list [--tenant NAME] [--json]     list tokens (never their secrets)
   token revoke ID|HINT                    revoke a token; effective on the next request
@@ -33,6 +33,29 @@ SYNC_LOG_MAX_IDS, SYNC_LOG_MAX_BODY_BYTES, METRICS_TOKEN, WEBHOOK_POLL_MS, WEBHO
 WEBHOOK_BACKOFF_BASE_MS, WEBHOOK_BACKOFF_MAX_MS, WEBHOOK_TIMEOUT_MS.`;
 
 class UsageError extends Error {}
+
+const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+const TEN_YEARS_MS = 3650 * 86_400_000;
+
+/** `--expires-in 90d` (minutes, hours or days) or `--expires-at 2027-06-30T00:00:00Z`, at most ten years ahead. */
+function expiryOf(expiresIn: string | undefined, expiresAt: string | undefined): Date | undefined {
+  if (expiresIn !== undefined && expiresAt !== undefined) throw new UsageError('give --expires-in or --expires-at, not both');
+  let at: Date | undefined;
+  if (expiresIn !== undefined) {
+    const m = /^([1-9][0-9]*)([mhd])$/.exec(expiresIn);
+    if (!m) throw new UsageError(`--expires-in must be a whole number of minutes, hours or days, such as 30m, 12h or 90d (got "${expiresIn}")`);
+    at = new Date(Date.now() + Number(m[1]) * UNIT_MS[m[2]!]!);
+  }
+  if (expiresAt !== undefined) {
+    at = new Date(expiresAt);
+    if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(expiresAt) || Number.isNaN(at.getTime())) {
+      throw new UsageError(`--expires-at must be an ISO 8601 date or time, such as 2027-06-30 or 2027-06-30T00:00:00Z (got "${expiresAt}")`);
+    }
+    if (at.getTime() <= Date.now()) throw new UsageError(`--expires-at must be in the future (got ${at.toISOString()})`);
+  }
+  if (at && at.getTime() - Date.now() > TEN_YEARS_MS) throw new UsageError('a token expires at most ten years from now; leave the expiry out for one that lasts until revoked');
+  return at;
+}
 
 interface Args {
   positional: string[];
@@ -170,7 +193,7 @@ async function main(argv: string[]): Promise<void> {
             const scope = flag(args, 'scope');
             if (!tenant) throw new UsageError('token create needs --tenant NAME');
             if (!scope || !SCOPES.includes(scope as Scope)) throw new UsageError('token create needs --scope scim or --scope admin');
-            const { token } = await tenancy.createToken(tenant, scope as Scope, flag(args, 'name'));
+            const { token } = await tenancy.createToken(tenant, scope as Scope, flag(args, 'name'), expiryOf(flag(args, 'expires-in'), flag(args, 'expires-at')));
             process.stdout.write(`${token}\n`);
             return;
           }
@@ -180,8 +203,10 @@ async function main(argv: string[]): Promise<void> {
               for (const t of tokens) process.stdout.write(`${JSON.stringify(t)}\n`);
               return;
             }
-            const rows = tokens.map((t) => [t.id, t.tenant, t.scope, t.name, `${t.hint}…`, t.createdAt.slice(0, 19), t.lastUsedAt?.slice(0, 19) ?? '-', t.revokedAt ? 'revoked' : 'active']);
-            printTable(['ID', 'TENANT', 'SCOPE', 'NAME', 'HINT', 'CREATED', 'LAST USED', 'STATE'], rows);
+            const nowIso = new Date().toISOString();
+            const state = (t: (typeof tokens)[number]) => (t.revokedAt ? 'revoked' : t.expiresAt && t.expiresAt <= nowIso ? 'expired' : 'active');
+            const rows = tokens.map((t) => [t.id, t.tenant, t.scope, t.name, `${t.hint}…`, t.createdAt.slice(0, 19), t.lastUsedAt?.slice(0, 19) ?? '-', t.expiresAt?.slice(0, 19) ?? '-', state(t)]);
+            printTable(['ID', 'TENANT', 'SCOPE', 'NAME', 'HINT', 'CREATED', 'LAST USED', 'EXPIRES', 'STATE'], rows);
             return;
           }
           case 'revoke': {

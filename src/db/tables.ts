@@ -15,6 +15,8 @@ export interface TokenRow {
   created_at: string;
   last_used_at: string | null;
   revoked_at: string | null;
+  /** When the token stops working by itself (null: never). */
+  expires_at: string | null;
 }
 
 export interface UserRow {

@@ -23,6 +23,7 @@ export interface TokenInfo {
   createdAt: string;
   lastUsedAt: string | null;
   revokedAt: string | null;
+  expiresAt: string | null;
 }
 
 /** The longest a token row is used without reading it again, even with no change signalled. */
@@ -59,9 +60,13 @@ export class Tenancy {
     return Number(row.n);
   }
 
-  /** Creates a token (and the tenant, if missing); returns the secret, which is never stored. */
-  async createToken(tenantName: string, scope: Scope, name?: string): Promise<{ token: string; info: TokenInfo }> {
+  /**
+   * Creates a token (and the tenant, if missing); returns the secret, which is never stored. With
+   * `expiresAt` (in the future) the token is refused from then on.
+   */
+  async createToken(tenantName: string, scope: Scope, name?: string, expiresAt?: Date): Promise<{ token: string; info: TokenInfo }> {
     if (!SCOPES.includes(scope)) throw new Error(`scope must be one of ${SCOPES.join(', ')}`);
+    if (expiresAt && !(expiresAt.getTime() > Date.now())) throw new Error(`the expiry must be in the future (got ${expiresAt.toISOString()})`);
     const tenant = await this.ensureTenant(tenantName);
     const token = `rst_${scope}_${crypto.randomBytes(32).toString('base64url')}`;
     const row: TokenRow = {
@@ -74,6 +79,7 @@ export class Tenancy {
       created_at: now(),
       last_used_at: null,
       revoked_at: null,
+      expires_at: expiresAt ? expiresAt.toISOString() : null,
     };
     await this.db.knex('tokens').insert(row);
     return { token, info: toInfo(row, tenant.name) };
@@ -119,6 +125,10 @@ export class Tenancy {
     // The lookup is by hash; compare again in constant time so no timing tells how much matched.
     if (!row || !crypto.timingSafeEqual(Buffer.from(row.hash, 'hex'), Buffer.from(hash, 'hex'))) return undefined;
     if (row.revoked_at) return { refused: { tenantId: row.tenant_id, tokenName: row.name, reason: `token "${row.name}" was revoked at ${row.revoked_at}` } };
+    // Checked at every use, cached row or not: an expiry needs no notification.
+    if (row.expires_at && row.expires_at <= new Date().toISOString()) {
+      return { refused: { tenantId: row.tenant_id, tokenName: row.name, reason: `token "${row.name}" expired at ${row.expires_at}` } };
+    }
     if (row.scope !== scope) {
       return { refused: { tenantId: row.tenant_id, tokenName: row.name, reason: `token "${row.name}" has scope ${row.scope}, not ${scope}` } };
     }
@@ -165,5 +175,6 @@ function toInfo(r: TokenRow, tenant: string): TokenInfo {
     createdAt: r.created_at,
     lastUsedAt: r.last_used_at,
     revokedAt: r.revoked_at,
+    expiresAt: r.expires_at ?? null,
   };
 }

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { openDb } from '../../src/db/knex';
 import { roster, startServer, tempSqliteUrl } from '../support/server';
 
 /** The compiled CLI as a user runs it (npm test builds first). */
@@ -46,6 +47,43 @@ describe('roster CLI', () => {
     } finally {
       await server.stop();
     }
+  });
+
+  it('creates tokens that expire, refuses them from then on (a cached one too), and says so in the list', async () => {
+    const token = (await roster(['token', 'create', '--tenant', 'acme', '--scope', 'scim', '--name', 'short', '--expires-in', '30m'], env)).trim();
+    const [info] = (await roster(['token', 'list', '--json'], env))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string; expiresAt: string | null });
+    expect(Date.parse(info!.expiresAt!) - Date.now()).toBeGreaterThan(29 * 60_000);
+    expect(Date.parse(info!.expiresAt!) - Date.now()).toBeLessThanOrEqual(30 * 60_000);
+    // Bring the expiry to a second and a half from now, as if the half hour had nearly passed.
+    const db = openDb(env.DATABASE_URL, { poolMax: 1 });
+    await db.knex('tokens').where({ id: info!.id }).update({ expires_at: new Date(Date.now() + 1500).toISOString() });
+    await db.close();
+    const server = await startServer(env);
+    try {
+      const get = async () => (await fetch(`${server.url}/scim/v2/Users`, { headers: { authorization: `Bearer ${token}` } })).status;
+      expect(await get()).toBe(200);
+      expect(await get()).toBe(200); // the row may come from the cache now: expiry is checked at every use
+      await new Promise((r) => setTimeout(r, 1600));
+      expect(await get()).toBe(401);
+    } finally {
+      await server.stop();
+    }
+    expect(await roster(['token', 'list'], env)).toMatch(/short\s.*\sexpired$/m);
+  });
+
+  it('refuses an expiry that is not a duration or a future time, naming what is wrong', async () => {
+    const create = (...extra: string[]) => roster(['token', 'create', '--tenant', 'acme', '--scope', 'scim', ...extra], env);
+    await expect(create('--expires-in', '0d')).rejects.toThrow(/--expires-in must be a whole number of minutes, hours or days/);
+    await expect(create('--expires-in', '5x')).rejects.toThrow(/--expires-in must be/);
+    await expect(create('--expires-in', '-1d')).rejects.toThrow(/--expires-in must be/);
+    await expect(create('--expires-at', '2020-01-01')).rejects.toThrow(/--expires-at must be in the future/);
+    await expect(create('--expires-at', 'next tuesday')).rejects.toThrow(/--expires-at must be an ISO 8601 date or time/);
+    await expect(create('--expires-in', '1d', '--expires-at', '2030-01-01')).rejects.toThrow(/not both/);
+    await expect(create('--expires-in', '4000d')).rejects.toThrow(/at most ten years/);
+    expect((await roster(['token', 'list', '--json'], env)).trim()).toBe('');
   });
 
   it('refuses a token with an admin scope on SCIM, and a scim token is refused for nothing else', async () => {
