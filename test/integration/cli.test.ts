@@ -69,9 +69,15 @@ describe('roster CLI', () => {
       await new Promise((r) => setTimeout(r, 1600));
       expect(await get()).toBe(401);
     } finally {
-      await server.stop();
+      await server.stop(); // writes the sync log's last entries
     }
     expect(await roster(['token', 'list'], env)).toMatch(/short\s.*\sexpired$/m);
+    const refused = (await roster(['log', '--json'], env))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { status: number; error: string | null })
+      .filter((e) => e.status === 401);
+    expect(refused).toEqual([expect.objectContaining({ error: expect.stringMatching(/^token "short" expired at 20\d\d-/) })]);
   });
 
   it('refuses an expiry that is not a duration or a future time, naming what is wrong', async () => {
