@@ -19,7 +19,7 @@ import type { SyncLog } from './synclog/sync-log';
 import type { Tenancy } from './tenancy/tokens';
 
 export interface AppDeps {
-  config: Pick<Config, 'maxBodyBytes' | 'defaultPageSize' | 'maxPageSize' | 'trustProxy' | 'rateLimitPerSecond' | 'rateLimitBurst' | 'metricsToken'>;
+  config: Pick<Config, 'maxBodyBytes' | 'defaultPageSize' | 'maxPageSize' | 'trustProxy' | 'rateLimitPerSecond' | 'rateLimitBurst' | 'metricsToken' | 'requestBudgetMs'>;
   db: Db;
   store: MembershipStore;
   tenancy: Tenancy;
@@ -96,14 +96,17 @@ export function createApp(deps: AppDeps): Express {
 }
 
 /**
- * The first middleware: a request id (answered as X-Request-Id), and one close listener per response
- * that counts it in the metrics, logs a debug line and hands the sync log its entry.
+ * The first middleware: a request id (answered as X-Request-Id), the time the request must be answered
+ * by (its writes stop there: TransactionOptions.deadline), and one close listener per response that
+ * counts it in the metrics, logs a debug line and hands the sync log its entry.
  */
-function observe(deps: Pick<AppDeps, 'metrics' | 'log' | 'syncLog'>): RequestHandler {
+function observe(deps: Pick<AppDeps, 'metrics' | 'log' | 'syncLog' | 'config'>): RequestHandler {
   const { metrics, log, syncLog } = deps;
+  const budget = deps.config.requestBudgetMs;
   return (req, res, next) => {
     const started = process.hrtime.bigint();
     req.requestId = newId();
+    req.deadline = Date.now() + budget;
     res.setHeader('X-Request-Id', req.requestId);
     res.once('close', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;

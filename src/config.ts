@@ -20,6 +20,8 @@ export interface Config {
   webhooks: DispatcherOptions;
   /** When set, GET /metrics asks for `Authorization: Bearer <this>`. */
   metricsToken: string | null;
+  /** How long a request may take; a write transaction still running then rolls back and gets 503. */
+  requestBudgetMs: number;
 }
 
 export class ConfigError extends Error {
@@ -74,6 +76,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       timeoutMs: int('WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
     },
     metricsToken: env.METRICS_TOKEN || null,
+    requestBudgetMs: int('SCIM_REQUEST_BUDGET_MS', 60_000, 100, 3_600_000),
   };
   const syncLog = (env.SYNC_LOG ?? 'on').toLowerCase();
   if (!['on', 'off'].includes(syncLog)) problems.push(`SYNC_LOG must be on or off (got "${env.SYNC_LOG}")`);

@@ -25,6 +25,7 @@ export const AdminErrors = {
   conflict: (message: string, details?: unknown) => new AdminError(409, 'conflict', message, details),
   tooLarge: () => new AdminError(413, 'tooLarge', 'The request body is too large'),
   busy: (retryAfter = 5) => new AdminError(503, 'busy', 'Roster is busy with other changes; retry after the time in Retry-After', undefined, retryAfter),
+  overBudget: () => new AdminError(503, 'overBudget', 'The request did not finish within its time budget (SCIM_REQUEST_BUDGET_MS); nothing was applied; retry after the time in Retry-After', undefined, 5),
   internal: (requestId: string) =>
     new AdminError(500, 'internal', `Internal server error; the operator can find it in the server log under request id ${requestId}`),
 };
@@ -56,6 +57,7 @@ export function toAdminError(err: unknown, requestId: string): AdminError {
   if (e.type === 'entity.parse.failed') return AdminErrors.invalidBody([{ path: '', message: 'the body is not valid JSON' }]);
   if (e.type === 'entity.too.large') return AdminErrors.tooLarge();
   if (e.name === 'KnexTimeoutError') return AdminErrors.busy();
+  if (e.name === 'BudgetExceeded') return AdminErrors.overBudget();
   if (e.code === '40P01') return AdminErrors.busy(1);
   return AdminErrors.internal(requestId);
 }

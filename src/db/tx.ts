@@ -46,6 +46,13 @@ export interface Statement {
 export interface TransactionOptions {
   /** Do all the work, then roll it back: the result is exactly what the real run would return. */
   dryRun?: boolean;
+  /**
+   * When the request behind the transaction must be answered by (epoch ms): past it the transaction
+   * rolls back and fails with BudgetExceeded, at its next statement or before COMMIT; on PostgreSQL a
+   * statement still running then is cancelled (statement_timeout). A single SQLite statement cannot be
+   * interrupted; the check follows it.
+   */
+  deadline?: number;
 }
 
 interface PoolClient<C> {
@@ -72,8 +79,20 @@ export interface PgConnection {
 export const sqliteValue = (v: unknown): unknown => (typeof v === 'boolean' ? (v ? 1 : 0) : v instanceof Date ? v.valueOf() : v === undefined ? null : v);
 
 /** What every transaction does whatever the engine: the end guard and the after-commit callbacks. */
+/** The request's time budget ran out (TransactionOptions.deadline): nothing of the transaction was applied. */
+export class BudgetExceeded extends Error {
+  override name = 'BudgetExceeded';
+  constructor() {
+    super('the request did not finish within its time budget; nothing was applied');
+  }
+}
+
+const pastDeadline = (deadline: number | undefined) => deadline !== undefined && Date.now() > deadline;
+
 abstract class BaseTx implements Tx {
   abstract readonly dialect: Dialect;
+  /** See TransactionOptions.deadline. */
+  deadline: number | undefined;
   private ended = false;
   private readonly committed: (() => void)[] = [];
   /** Rows to insert before COMMIT, by table, in the order they were given. */
@@ -135,6 +154,7 @@ abstract class BaseTx implements Tx {
   /** A statement after the end would run outside the transaction (autocommit): refuse it. */
   protected check(sql: string): void {
     if (this.ended) throw new Error(`statement after the transaction ended: ${sql.slice(0, 80)}`);
+    if (pastDeadline(this.deadline)) throw new BudgetExceeded();
   }
 
   runCommitted(): void {
@@ -304,9 +324,12 @@ async function sqliteTransaction<T>(knex: Knex, work: (tx: Tx) => T | Promise<T>
   const client = knex.client as PoolClient<SqliteConnection>;
   const conn = await client.acquireConnection();
   const tx = new SqliteTx(conn);
+  tx.deadline = options.deadline;
   try {
+    if (pastDeadline(options.deadline)) throw new BudgetExceeded(); // the wait for the writer took it all
     conn.prepare('BEGIN IMMEDIATE').run([]);
     const result = await tx.run(work);
+    if (pastDeadline(options.deadline)) throw new BudgetExceeded();
     conn.prepare(options.dryRun ? 'ROLLBACK' : 'COMMIT').run([]);
     if (!options.dryRun) tx.runCommitted();
     return result;
@@ -323,11 +346,17 @@ async function pgTransaction<T>(knex: Knex, work: (tx: Tx) => T | Promise<T>, op
   const client = knex.client as PoolClient<PgConnection>;
   const conn = await client.acquireConnection();
   const tx = new PgTx(conn, names);
+  tx.deadline = options.deadline;
   let open = false;
   try {
-    await pgQuery(conn, 'begin', []);
+    if (pastDeadline(options.deadline)) throw new BudgetExceeded();
+    // With a deadline, PostgreSQL cancels a statement still running when it comes (in the same round
+    // trip as BEGIN: a simple query of two statements, the timeout a whole number of Roster's own).
+    const left = options.deadline === undefined ? undefined : Math.max(1, Math.ceil(options.deadline - Date.now()));
+    await pgQuery(conn, left === undefined ? 'begin' : `begin; set local statement_timeout = ${left}`, []);
     open = true;
     const result = await tx.run(work);
+    if (pastDeadline(options.deadline)) throw new BudgetExceeded();
     open = false;
     await pgQuery(conn, options.dryRun ? 'rollback' : 'commit', []);
     if (!options.dryRun) tx.runCommitted();
@@ -335,6 +364,8 @@ async function pgTransaction<T>(knex: Knex, work: (tx: Tx) => T | Promise<T>, op
   } catch (err) {
     // A broken connection cannot roll back; the pool discards it (knex marks it disposed on error).
     if (open) await pgQuery(conn, 'rollback', []).catch(() => undefined);
+    // 57014: the statement was cancelled by the statement_timeout set from the deadline.
+    if (options.deadline !== undefined && (err as { code?: string }).code === '57014') throw new BudgetExceeded();
     throw err;
   } finally {
     await client.releaseConnection(conn);

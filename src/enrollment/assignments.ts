@@ -122,7 +122,7 @@ export class AssignmentStore {
       this.changes.record(tx, tenantId, cause, 'assignment.created', [row.id], groupId);
       const delta = await openGrants(tx, this.env, tenantId, { groupId, userIds: 'allMembers', assignmentIds: [row.id] }, cause);
       return { assignment: fromRow(row), delta };
-    }, opts);
+    }, { ...opts, deadline: cause.deadline });
   }
 
   /** Changes an assignment's options (not its group or content). */
@@ -149,7 +149,7 @@ export class AssignmentStore {
       const granted = await tx.query<{ enrollment_id: string }>('select enrollment_id from grants where tenant_id = ? and assignment_id = ? and ended_at is null', [tenantId, id]);
       await recomputeTerms(tx, this.env, granted.map((g) => g.enrollment_id));
       return fromRow(row);
-    });
+    }, { deadline: cause.deadline });
   }
 
   /** Rule 4: the assignment goes; its grants end; course enrollments stay, access-only content ends. */
@@ -161,12 +161,12 @@ export class AssignmentStore {
       const delta = await unassign(tx, this.env, tenantId, id, cause);
       await tx.execute('delete from assignments where tenant_id = ? and id = ?', [tenantId, id]);
       return delta;
-    });
+    }, { deadline: cause.deadline });
   }
 
   /** Rule 11's repair for one tenant; a dry run reports the counts and changes nothing. */
   reconcile(tenantId: string, cause: Cause, opts: { dryRun?: boolean } = {}): Promise<ReconcileCounts> {
-    return this.db.transaction((tx) => reconcile(tx, this.env, tenantId, cause), opts);
+    return this.db.transaction((tx) => reconcile(tx, this.env, tenantId, cause), { ...opts, deadline: cause.deadline });
   }
 
   /** Rule 9 for one tenant at a given time (the server runs it hourly; reconcile runs it too). */
@@ -176,7 +176,7 @@ export class AssignmentStore {
   }
 
   recertify(tenantId: string, cause: Cause, at = new Date().toISOString()): Promise<number> {
-    return this.db.transaction((tx) => recertifyDue(tx, this.env, tenantId, at, cause));
+    return this.db.transaction((tx) => recertifyDue(tx, this.env, tenantId, at, cause), { deadline: cause.deadline });
   }
 
   async listForGroup(tenantId: string, groupId: string): Promise<Assignment[] | undefined> {

@@ -117,7 +117,7 @@ export class EnrollmentStore {
         await updateRow(tx, 'enrollments', tenantId, id, { progress: report.progress, updated_at: at });
       }
       return current;
-    });
+    }, { deadline: cause.deadline });
     if (!row) return undefined;
     const page = await this.forUser(tenantId, row.user_id, { limit: 1, only: id });
     return page.items[0];

@@ -71,7 +71,7 @@ export class MembershipStore {
   }
 
   async createUser(tenantId: string, profile: UserProfile, opts: WriteOptions): Promise<UserRecord> {
-    return this.db.transaction(async (tx) => {
+    return this.write(opts, async (tx) => {
       const at = now();
       const user: UserRecord = { ...profile, id: newId(), tenantId, createdAt: at, updatedAt: at, version: 1 };
       try {
@@ -94,7 +94,7 @@ export class MembershipStore {
     change: (current: UserRecord) => UserProfile | Promise<UserProfile>,
     opts: WriteOptions,
   ): Promise<UserRecord> {
-    return this.db.transaction(async (tx) => {
+    return this.write(opts, async (tx) => {
       const previous = await this.lockUser(tx, tenantId, id);
       if (opts.ifVersion !== undefined && opts.ifVersion !== previous.version) throw StoreErrors.versionMismatch('User', id);
       const profile = await change(previous);
@@ -131,7 +131,7 @@ export class MembershipStore {
 
   /** Deletes a user: their memberships end first (each group's removal is emitted), the user goes last. */
   async deleteUser(tenantId: string, id: string, opts: WriteOptions): Promise<void> {
-    await this.db.transaction(async (tx) => {
+    await this.write(opts, async (tx) => {
       // Lock order is groups, then the user, as in a group change (group row, then the member's key):
       // two changes never wait on each other in a circle.
       const groupIds = (await tx.query<{ group_id: string }>('select group_id from memberships where tenant_id = ? and user_id = ?', [tenantId, id]))
@@ -217,7 +217,7 @@ export class MembershipStore {
   }
 
   async createGroup(tenantId: string, profile: GroupProfile, memberIds: string[], opts: WriteOptions): Promise<GroupRecord> {
-    return this.db.transaction(async (tx) => {
+    return this.write(opts, async (tx) => {
       const at = now();
       const group: GroupRecord = { ...profile, id: newId(), tenantId, createdAt: at, updatedAt: at, version: 1 };
       const unknown = await unknownUsers(tx, tenantId, memberIds);
@@ -242,7 +242,7 @@ export class MembershipStore {
     steps: GroupStep[],
     opts: WriteOptions,
   ): Promise<{ group: GroupRecord; added: string[]; removed: string[] }> {
-    return this.db.transaction(async (tx) => {
+    return this.write(opts, async (tx) => {
       const unknown = await unknownUsers(tx, tenantId, steps.flatMap((s) => (s.kind === 'addMembers' || s.kind === 'replaceMembers' ? s.userIds : [])));
       // A missing group is a 404, and a stale If-Match a 412, before unknown members are a 400.
       const previous = await this.lockGroup(tx, tenantId, id);
@@ -310,7 +310,7 @@ export class MembershipStore {
 
   /** Deletes a group: its memberships end (emitted as one removal), then the group goes. */
   async deleteGroup(tenantId: string, id: string, opts: WriteOptions): Promise<void> {
-    await this.db.transaction(async (tx) => {
+    await this.write(opts, async (tx) => {
       const group = await this.lockGroup(tx, tenantId, id);
       if (opts.ifVersion !== undefined && opts.ifVersion !== group.version) throw StoreErrors.versionMismatch('Group', id);
       const removed = await deleteAllMembers(tx, tenantId, id);
@@ -371,6 +371,11 @@ export class MembershipStore {
       firstRows ?? (ids.length ? await this.db.read<Row>(`select ${table}.*${columns} from ${table} where tenant_id = ? and id in (${placeholders(ids)})`, [tenantId, ...ids]) : []);
     const byId = new Map(rows.map((r) => [r.id, r]));
     return { items: ids.flatMap((id) => (byId.has(id) ? [fromRow(byId.get(id)!)] : [])), total };
+  }
+
+  /** One write transaction, stopped at the request's deadline (the cause's). */
+  private write<T>(opts: WriteOptions, work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.db.transaction(work, { deadline: opts.cause.deadline });
   }
 
   /**

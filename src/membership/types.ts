@@ -3,6 +3,8 @@ export interface Cause {
   requestId: string;
   source: 'scim' | 'admin' | 'cli' | 'rule' | 'test';
   actor?: string; // the token's label, never the token
+  /** When the request must be answered by (epoch ms): its transactions stop there (TransactionOptions.deadline). */
+  deadline?: number;
 }
 
 export interface Email {

@@ -12,7 +12,7 @@ export interface ScimDeps {
 }
 
 export function causeOf(req: Request): Cause {
-  return { requestId: req.requestId ?? '', source: 'scim', actor: req.principal?.tokenName };
+  return { requestId: req.requestId ?? '', source: 'scim', actor: req.principal?.tokenName, deadline: req.deadline };
 }
 
 /** The SCIM base URL of this request, for meta.location and Location headers. */

@@ -46,6 +46,7 @@ export const Errors = {
   tooLarge: (limit: string) => new ScimError(413, undefined, `The request body is larger than the limit of ${limit}`),
   notImplemented: (what: string) => new ScimError(501, undefined, `${what} is not implemented`),
   busy: (retryAfter = 5) => new ScimError(503, undefined, 'Roster is busy with other changes; retry after the time in Retry-After', retryAfter),
+  overBudget: () => new ScimError(503, undefined, 'The request did not finish within its time budget (SCIM_REQUEST_BUDGET_MS); nothing was applied; retry after the time in Retry-After', 5),
   internal: (requestId: string) =>
     new ScimError(500, undefined, `Internal server error; the operator can find it in the server log under request id ${requestId}`),
 };
@@ -84,6 +85,7 @@ export function toScimError(err: unknown, requestId: string): ScimError {
   }
   // No database connection came free in time (SQLite has one writer): refuse cleanly rather than hang.
   if ((err as Error).name === 'KnexTimeoutError') return Errors.busy();
+  if ((err as Error).name === 'BudgetExceeded') return Errors.overBudget();
   // PostgreSQL chose this request to break a lock cycle with another: nothing was applied, retry.
   if ((err as { code?: string }).code === '40P01') return Errors.busy(1);
   // body-parser's errors carry `type` and `status`

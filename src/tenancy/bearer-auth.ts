@@ -5,6 +5,8 @@ declare module 'express-serve-static-core' {
   interface Request {
     principal?: Principal;
     requestId?: string;
+    /** When this request must be answered by (epoch ms): arrival plus SCIM_REQUEST_BUDGET_MS. */
+    deadline?: number;
     /** A token Roster knows but refused (revoked, other scope): the sync log files the 401 under its tenant. */
     refusedToken?: { tenantId: string; tokenName: string; reason: string };
   }

@@ -45,6 +45,7 @@ export async function createTestApp(
     rateLimitPerSecond: number;
     rateLimitBurst: number;
     metricsToken: string;
+    requestBudgetMs: number;
     syncLog: Partial<SyncLogConfig>;
   }> = {},
   dbOptions: Parameters<typeof createTestDb>[0] = {},
@@ -65,6 +66,7 @@ export async function createTestApp(
       rateLimitPerSecond: 0,
       rateLimitBurst: 1,
       metricsToken: metricsToken ?? null,
+      requestBudgetMs: 60_000,
       ...httpConfig,
     },
     db,

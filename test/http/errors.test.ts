@@ -16,6 +16,33 @@ describe('SCIM errors', () => {
     expect(res.body).toMatchObject({ schemas: [ERROR], status: '413' });
   });
 
+  it('refuses a write that runs past the request budget with 503 and Retry-After, and applies none of it', async () => {
+    const slow = await createTestApp({ requestBudgetMs: 300 });
+    try {
+      const scim = await slow.scim();
+      // A hook that makes the change outlast the budget: on PostgreSQL one statement that runs too
+      // long (cancelled by PostgreSQL), on SQLite time spent between statements.
+      slow.store.hooks.register(async (tx, e) => {
+        if (e.type !== 'user.created' || !e.user.userName.startsWith('slow')) return;
+        if (tx.dialect === 'postgres') await tx.query('select pg_sleep(5)');
+        else await new Promise((r) => setTimeout(r, 500));
+      });
+      const sent = Date.now();
+      const res = await scim.post('/Users', { schemas: [USER], userName: 'slow@example.com', emails: [{ value: 'slow@example.com', type: 'work' }] });
+      expect(res.status).toBe(503);
+      // Answered at the budget, not when the 5 s statement would have ended: PostgreSQL cancelled it.
+      if (slow.db.dialect === 'postgres') expect(Date.now() - sent).toBeLessThan(4000);
+      expect(res.headers['retry-after']).toBe('5');
+      expect(res.body).toMatchObject({ schemas: [ERROR], status: '503', detail: expect.stringMatching(/time budget .*nothing was applied/) });
+      expect(await slow.db.knex('users').where({ user_name: 'slow@example.com' }).first()).toBeUndefined();
+      expect(await slow.db.knex('user_emails').where({ value: 'slow@example.com' }).first()).toBeUndefined();
+      // The connection is free again and the next request, within its budget, is applied.
+      await scim.post('/Users', { schemas: [USER], userName: 'quick@example.com' }).expect(201);
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('refuses NUL characters in ids, filters and bodies with 400 on either engine, and stores nothing', async () => {
     const scim = await t.scim();
     const admin = await t.admin();
