@@ -78,7 +78,6 @@ export interface PgConnection {
 /** better-sqlite3 binds numbers, strings, bigints, buffers and null; booleans become 1/0 and dates epoch ms, as knex does. */
 export const sqliteValue = (v: unknown): unknown => (typeof v === 'boolean' ? (v ? 1 : 0) : v instanceof Date ? v.valueOf() : v === undefined ? null : v);
 
-/** What every transaction does whatever the engine: the end guard and the after-commit callbacks. */
 /** The request's time budget ran out (TransactionOptions.deadline): nothing of the transaction was applied. */
 export class BudgetExceeded extends Error {
   override name = 'BudgetExceeded';
@@ -89,6 +88,7 @@ export class BudgetExceeded extends Error {
 
 const pastDeadline = (deadline: number | undefined) => deadline !== undefined && Date.now() > deadline;
 
+/** What every transaction does whatever the engine: the end guard, the deadline and the after-commit callbacks. */
 abstract class BaseTx implements Tx {
   abstract readonly dialect: Dialect;
   /** See TransactionOptions.deadline. */

@@ -1,4 +1,5 @@
 import { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
+import { NUL_REFUSED, urlHasNul } from '../nul';
 import type { Logger } from 'pino';
 import type { Db } from '../db/knex';
 import { AdminError } from '../admin/errors';
@@ -44,6 +45,7 @@ export function opsRouter(deps: OpsDeps): Router {
   const router = Router();
   const queries = new OpsQueries(deps.db);
   router.use(securityHeaders);
+  router.use((req, res, next) => (urlHasNul(req.originalUrl) ? send(res, req, 'Error', messagePage('Error', NUL_REFUSED), 400) : next()));
   router.use(signInRouter(deps.tenancy));
   router.use(requireSignIn(deps.tenancy));
 

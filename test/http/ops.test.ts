@@ -36,6 +36,13 @@ describe('operator pages', () => {
   });
   afterAll(() => t.close());
 
+  it('refuses a NUL character in the address with a 400 page, on either engine', async () => {
+    for (const path of ['/ops/users/%00', '/ops/log?user=a%00b']) {
+      const res = await request(t.app).get(path).expect(400).expect('content-type', /html/);
+      expect(res.text).toContain('NUL characters (U+0000) are not allowed in requests');
+    }
+  });
+
   it('sends a visitor without a cookie to the sign-in page', async () => {
     for (const path of ['/ops', '/ops/log', `/ops/users/${ids.alice}`, '/ops/groups']) {
       const res = await request(t.app).get(path).expect(303);
