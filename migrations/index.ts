@@ -7,6 +7,7 @@ import * as syncLog from './20261123_005_sync_log';
 import * as webhooks from './20261123_006_webhooks';
 import * as credentialsNotify from './20261201_007_credentials_notify';
 import * as tokenExpiry from './20261201_008_token_expiry';
+import * as passwordHash from './20261201_009_password_hash';
 
 // Listed here rather than globbed from disk, so the same list works from TypeScript (tests) and from
 // the compiled dist/ (npm start), on SQLite and on PostgreSQL.
@@ -19,6 +20,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261123_006_webhooks': webhooks,
   '20261201_007_credentials_notify': credentialsNotify,
   '20261201_008_token_expiry': tokenExpiry,
+  '20261201_009_password_hash': passwordHash,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -19,7 +19,7 @@ import type { SyncLog } from './synclog/sync-log';
 import type { Tenancy } from './tenancy/tokens';
 
 export interface AppDeps {
-  config: Pick<Config, 'maxBodyBytes' | 'defaultPageSize' | 'maxPageSize' | 'trustProxy' | 'rateLimitPerSecond' | 'rateLimitBurst' | 'metricsToken' | 'requestBudgetMs'>;
+  config: Pick<Config, 'maxBodyBytes' | 'defaultPageSize' | 'maxPageSize' | 'trustProxy' | 'rateLimitPerSecond' | 'rateLimitBurst' | 'metricsToken' | 'requestBudgetMs' | 'passwords'>;
   db: Db;
   store: MembershipStore;
   tenancy: Tenancy;
@@ -69,6 +69,7 @@ export function createApp(deps: AppDeps): Express {
       maxBodyBytes: deps.config.maxBodyBytes,
       rateLimit: { perSecond: deps.config.rateLimitPerSecond, burst: deps.config.rateLimitBurst },
       limits: { defaultPageSize: deps.config.defaultPageSize, maxPageSize: deps.config.maxPageSize },
+      passwords: deps.config.passwords,
     }),
   );
 

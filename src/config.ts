@@ -22,6 +22,8 @@ export interface Config {
   metricsToken: string | null;
   /** How long a request may take; a write transaction still running then rolls back and gets 503. */
   requestBudgetMs: number;
+  /** What pushed passwords become: dropped (default), or a salted scrypt hash (SCIM_PASSWORDS). */
+  passwords: 'drop' | 'scrypt';
 }
 
 export class ConfigError extends Error {
@@ -77,7 +79,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     metricsToken: env.METRICS_TOKEN || null,
     requestBudgetMs: int('SCIM_REQUEST_BUDGET_MS', 60_000, 100, 3_600_000),
+    passwords: 'drop',
   };
+  const passwords = (env.SCIM_PASSWORDS ?? 'drop').toLowerCase();
+  if (passwords !== 'drop' && passwords !== 'scrypt') problems.push(`SCIM_PASSWORDS must be drop or scrypt (got "${env.SCIM_PASSWORDS}")`);
+  else config.passwords = passwords;
   const syncLog = (env.SYNC_LOG ?? 'on').toLowerCase();
   if (!['on', 'off'].includes(syncLog)) problems.push(`SYNC_LOG must be on or off (got "${env.SYNC_LOG}")`);
   config.syncLog.enabled = syncLog !== 'off';

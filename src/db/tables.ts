@@ -34,6 +34,8 @@ export interface UserRow {
   created_at: string;
   updated_at: string;
   version: number;
+  /** A salted scrypt hash (SCIM_PASSWORDS=scrypt), never returned; absent from rows Roster builds. */
+  password_hash?: string | null;
 }
 
 export interface UserEmailRow {

@@ -13,6 +13,8 @@ export interface WriteOptions {
   cause: Cause;
   /** Refuse the change unless the stored version is this one (SCIM If-Match). */
   ifVersion?: number;
+  /** A user's password hash to store (SCIM_PASSWORDS=scrypt; null removes it); undefined leaves it as it is. */
+  passwordHash?: string | null;
 }
 
 export interface ListOptions {
@@ -75,7 +77,8 @@ export class MembershipStore {
       const at = now();
       const user: UserRecord = { ...profile, id: newId(), tenantId, createdAt: at, updatedAt: at, version: 1 };
       try {
-        await tx.batch([...insertStatements('users', [userToRow(user)]), ...insertStatements('user_emails', emailRows(user))]);
+        const row = opts.passwordHash === undefined ? userToRow(user) : { ...userToRow(user), password_hash: opts.passwordHash };
+        await tx.batch([...insertStatements('users', [row]), ...insertStatements('user_emails', emailRows(user))]);
       } catch (err) {
         throw translateUserConflict(err, profile.userName);
       }
@@ -98,7 +101,8 @@ export class MembershipStore {
       const previous = await this.lockUser(tx, tenantId, id);
       if (opts.ifVersion !== undefined && opts.ifVersion !== previous.version) throw StoreErrors.versionMismatch('User', id);
       const profile = await change(previous);
-      if (sameProfile(profile, previous)) return previous; // no change: no write, no event
+      // No change: no write, no event (a new password is a change, though it shows nowhere).
+      if (sameProfile(profile, previous) && opts.passwordHash === undefined) return previous;
       const user: UserRecord = {
         ...profile,
         id,
@@ -112,7 +116,8 @@ export class MembershipStore {
         ? []
         : [{ sql: 'delete from user_emails where user_id = ?', bindings: [id] }, ...insertStatements('user_emails', emailRows(user))];
       try {
-        await tx.batch([updateStatement('users', tenantId, id, changedColumns(userToRow(user), userToRow(previous))), ...emails]);
+        const columns = { ...changedColumns(userToRow(user), userToRow(previous)), ...(opts.passwordHash === undefined ? {} : { password_hash: opts.passwordHash }) };
+        await tx.batch([updateStatement('users', tenantId, id, columns), ...emails]);
       } catch (err) {
         throw translateUserConflict(err, profile.userName);
       }

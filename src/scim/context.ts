@@ -4,11 +4,14 @@ import type { MembershipStore } from '../membership/store';
 import type { Cause } from '../membership/types';
 import { Errors } from './errors';
 import type { PageLimits } from './list';
+import type { PasswordPolicy } from './passwords';
 
 export interface ScimDeps {
   db: Db;
   store: MembershipStore;
   limits: PageLimits;
+  /** What pushed passwords become (SCIM_PASSWORDS). */
+  passwords: PasswordPolicy;
 }
 
 export function causeOf(req: Request): Cause {

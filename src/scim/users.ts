@@ -5,6 +5,7 @@ import { baseUrlOf, causeOf, ifMatchVersion, ifNoneMatchHits, type ScimDeps } fr
 import { Errors } from './errors';
 import { USERS, listResponse, renderMany } from './kinds';
 import { listQueryFromRequest, listQueryFromSearch, projectionOf, wantsBody } from './list';
+import { passwordHashFor, passwordOfBody, passwordOfPatch } from './passwords';
 import { applyPatch, readPatchOps } from './patch';
 import { etagOf, userProfileFromScim, userResource } from './resources';
 import { userDefinition } from './schemas';
@@ -37,27 +38,33 @@ export function registerUserRoutes(router: Router, deps: ScimDeps): void {
   });
 
   router.post('/Users', async (req, res) => {
-    const user = await store.createUser(principalOf(req).tenantId, userProfileFromScim(req.body), { cause: causeOf(req) });
+    const profile = userProfileFromScim(req.body);
+    const passwordHash = await passwordHashFor(deps.passwords, passwordOfBody(req.body));
+    const user = await store.createUser(principalOf(req).tenantId, profile, { cause: causeOf(req), passwordHash });
     res.location(`${baseUrlOf(req)}/Users/${user.id}`);
     await answer(req, res, user, 201, new Map([[user.id, []]])); // a user just created is in no group
   });
 
   router.put('/Users/:id', async (req, res) => {
     const profile = userProfileFromScim(req.body);
+    // A PUT without a password leaves the stored one: it is write-only, never part of what a client reads.
+    const passwordHash = await passwordHashFor(deps.passwords, passwordOfBody(req.body));
     const user = await store.modifyUser(principalOf(req).tenantId, req.params.id, () => profile, {
       cause: causeOf(req),
       ifVersion: ifMatchVersion(req),
+      passwordHash,
     });
     await answer(req, res, user, 200);
   });
 
   router.patch('/Users/:id', async (req, res) => {
     const ops = readPatchOps(req.body);
+    const passwordHash = await passwordHashFor(deps.passwords, passwordOfPatch(ops));
     const user = await store.modifyUser(
       principalOf(req).tenantId,
       req.params.id,
       (current) => (ops.length ? userProfileFromScim(applyPatch(userResource(current), ops, userDefinition())) : current),
-      { cause: causeOf(req), ifVersion: ifMatchVersion(req) },
+      { cause: causeOf(req), ifVersion: ifMatchVersion(req), passwordHash },
     );
     // RFC 7644 §3.5.2: 200 with the resource, or 204. The resource when the client asks for attributes.
     if (!wantsBody(req)) return void res.setHeader('ETag', etagOf(user.version)).status(204).end();

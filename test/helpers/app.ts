@@ -46,6 +46,7 @@ export async function createTestApp(
     rateLimitBurst: number;
     metricsToken: string;
     requestBudgetMs: number;
+    passwords: 'drop' | 'scrypt';
     syncLog: Partial<SyncLogConfig>;
   }> = {},
   dbOptions: Parameters<typeof createTestDb>[0] = {},
@@ -67,6 +68,7 @@ export async function createTestApp(
       rateLimitBurst: 1,
       metricsToken: metricsToken ?? null,
       requestBudgetMs: 60_000,
+      passwords: 'drop',
       ...httpConfig,
     },
     db,

@@ -1,10 +1,12 @@
 import crypto from 'node:crypto';
+import request from 'supertest';
 import { createTestApp, GROUP, PATCH_OP, USER, type ScimClient, type TestApp } from '../helpers/app';
 
 /**
  * Tenant isolation: with valid tokens of another tenant, every SCIM and admin endpoint is tried on
  * the first tenant's users, groups, memberships, content, assignments, enrollments, webhooks and sync
- * log entries, by id, in lists and filters, and as member or content references. Each answer must be
+ * log entries, by id, in lists and filters, and as member or content references, and the operator
+ * pages are read signed in as the other tenant. Each answer must be
  * exactly the answer for an id that does not exist anywhere (so it tells nothing, not even that the id
  * exists), lists and filters show none of the first tenant's resources, and nothing of the first
  * tenant changes.
@@ -105,6 +107,41 @@ describe("one tenant's token against another tenant's data", () => {
     expect(await snapshot()).toBe(before);
   });
 
+  it('shows none of them on the operator pages signed in as the other tenant', async () => {
+    const signIn = await request(t.app).post('/ops/login').type('form').send({ token: await t.token('intruder', 'admin') });
+    const cookie = (signIn.headers['set-cookie'] as unknown as string[])[0]!.split(';')[0]!;
+    const page = (path: string) => request(t.app).get(path).set('cookie', cookie);
+    const before = await snapshot();
+    for (const [path, id] of [
+      ['/ops/users/', a.user],
+      ['/ops/groups/', a.group],
+      ['/ops/log/', a.request],
+    ] as const) {
+      const theirs = await page(`${path}${id}`);
+      const missing = nowhere();
+      expect(theirs.status).toBe(404);
+      expect(shape(theirs, id)).toEqual(shape(await page(`${path}${missing}`), missing));
+    }
+    for (const path of ['/ops/users', '/ops/groups', '/ops/webhooks', `/ops/users?q=${encodeURIComponent(a.userName)}`]) {
+      const res = await page(path);
+      expect(res.status).toBe(200);
+      for (const id of [a.user, a.group, a.content, a.assignment, a.enrollment, a.webhook, a.request]) expect(res.text).not.toContain(id);
+      expect(res.text).not.toContain('Victim');
+      // (the search page shows what was searched for in its search box, and finds nothing)
+      if (!path.includes('?q=')) expect(res.text).not.toContain('victim.example');
+    }
+    // The log pages list the intruder's own requests (whose paths name the victim's ids: it sent
+    // them), never one of the victim's.
+    for (const path of ['/ops/log', `/ops/log?user=${a.user}`, `/ops/log?request=${a.request}`]) {
+      const res = await page(path);
+      expect(res.status).toBe(200);
+      expect(res.text).not.toContain(`/ops/log/${a.request}`);
+      expect(res.text).not.toContain('test-victim-');
+    }
+    expect((await page('/ops/users?q=eve')).text).toContain('eve@intruder.example'); // the search works: it finds its own users
+    expect(await snapshot()).toBe(before);
+  });
+
   it('finds none of them in lists, filters and searches', async () => {
     const before = await snapshot();
     const ids = Object.values(a);
@@ -116,6 +153,8 @@ describe("one tenant's token against another tenant's data", () => {
       await intruder.scim.get(`/Groups?filter=${encodeURIComponent('displayName eq "Victim Sales"')}`),
       await intruder.scim.get(`/Groups?filter=${encodeURIComponent(`members.value eq "${a.user}"`)}`),
       await intruder.scim.post('/.search', { filter: `userName eq "${a.userName}" or displayName eq "Victim Sales"` }),
+      await intruder.scim.post('/Users/.search', { filter: `userName eq "${a.userName}"` }),
+      await intruder.scim.post('/Groups/.search', { filter: 'displayName sw "Victim"' }),
       await intruder.admin.get('/content'),
       await intruder.admin.get('/webhooks'),
     ];
@@ -127,7 +166,7 @@ describe("one tenant's token against another tenant's data", () => {
     }
     // The intruder's own things are there: the lists work, they only hold its own.
     expect(lists[0]!.text).toContain(b.user);
-    expect(lists[7]!.text).toContain(b.content);
+    expect(lists[9]!.text).toContain(b.content);
     // Its sync log holds its own requests only (which name the victim's ids: it sent them), none of the victim's.
     await t.syncLog.writer.flush();
     for (const query of ['/sync-log?limit=100', `/sync-log?user=${a.user}`, `/sync-log?request=${a.request}`]) {
