@@ -1,7 +1,5 @@
-import crypto from 'node:crypto';
-import fs from 'node:fs';
 import { openDb } from '../../src/db/knex';
-import { roster, startServer, tempSqliteUrl, type RunningServer } from '../support/server';
+import { freshDatabase, roster, startServer, type RunningServer } from '../support/server';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
@@ -23,22 +21,9 @@ describe(`a server killed mid-change (${pg ? 'PostgreSQL' : 'SQLite'})`, () => {
   const userIds: string[] = [];
 
   beforeAll(async () => {
-    if (pg) {
-      const name = `roster_crash_${crypto.randomBytes(4).toString('hex')}`;
-      const admin = openDb(process.env.DATABASE_URL!, { poolMax: 1 });
-      await admin.knex.raw(`create database ${name}`);
-      const url = new URL(process.env.DATABASE_URL!);
-      url.pathname = `/${name}`;
-      env = { DATABASE_URL: url.toString() };
-      cleanup = async () => {
-        await admin.knex.raw(`drop database if exists ${name} with (force)`);
-        await admin.close();
-      };
-    } else {
-      const tmp = tempSqliteUrl('roster-crash-');
-      env = { DATABASE_URL: tmp.url };
-      cleanup = () => Promise.resolve(fs.rmSync(tmp.dir, { recursive: true, force: true }));
-    }
+    const fresh = await freshDatabase('crash');
+    cleanup = fresh.drop;
+    env = { DATABASE_URL: fresh.url };
     scimToken = (await roster(['token', 'create', '--tenant', 'acme', '--scope', 'scim'], env)).trim();
     adminToken = (await roster(['token', 'create', '--tenant', 'acme', '--scope', 'admin'], env)).trim();
     server = await startServer(env);

@@ -1,7 +1,5 @@
-import crypto from 'node:crypto';
-import fs from 'node:fs';
 import { openDb } from '../../src/db/knex';
-import { roster, startServer, tempSqliteUrl, type RunningServer } from '../support/server';
+import { freshDatabase, roster, startServer, type RunningServer } from '../support/server';
 import { startReceiver, type Receiver } from '../support/receiver';
 
 const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -26,23 +24,9 @@ describe(`two Roster instances on one ${pg ? 'PostgreSQL database' : 'SQLite fil
   const statuses: number[] = [];
 
   beforeAll(async () => {
-    if (pg) {
-      const name = `roster_multi_${crypto.randomBytes(4).toString('hex')}`;
-      const admin = openDb(process.env.DATABASE_URL!, { poolMax: 1 });
-      await admin.knex.raw(`create database ${name}`);
-      const url = new URL(process.env.DATABASE_URL!);
-      url.pathname = `/${name}`;
-      env = { DATABASE_URL: url.toString() };
-      cleanup = async () => {
-        await admin.knex.raw(`drop database if exists ${name} with (force)`);
-        await admin.close();
-      };
-    } else {
-      const tmp = tempSqliteUrl('roster-multi-');
-      env = { DATABASE_URL: tmp.url };
-      cleanup = () => Promise.resolve(fs.rmSync(tmp.dir, { recursive: true, force: true }));
-    }
-    env = { ...env, WEBHOOK_POLL_MS: '50' };
+    const db = await freshDatabase('multi');
+    cleanup = db.drop;
+    env = { DATABASE_URL: db.url, WEBHOOK_POLL_MS: '50' };
     scimToken = (await roster(['token', 'create', '--tenant', 'acme', '--scope', 'scim'], env)).trim();
     adminToken = (await roster(['token', 'create', '--tenant', 'acme', '--scope', 'admin'], env)).trim();
     servers = await Promise.all([startServer(env), startServer(env)]);

@@ -1,7 +1,5 @@
-import crypto from 'node:crypto';
-import fs from 'node:fs';
 import { openDb, type Db } from '../../src/db/knex';
-import { roster, startServer, tempSqliteUrl, type RunningServer } from '../support/server';
+import { freshDatabase, roster, startServer, type RunningServer } from '../support/server';
 
 const pg = /^postgres(ql)?:\/\//.test(process.env.DATABASE_URL ?? '');
 
@@ -18,22 +16,9 @@ describe(`token lookups cached by a started server (${pg ? 'PostgreSQL' : 'SQLit
   let cleanup: () => Promise<void>;
 
   beforeAll(async () => {
-    if (pg) {
-      const name = `roster_tokens_${crypto.randomBytes(4).toString('hex')}`;
-      const admin = openDb(process.env.DATABASE_URL!, { poolMax: 1 });
-      await admin.knex.raw(`create database ${name}`);
-      const url = new URL(process.env.DATABASE_URL!);
-      url.pathname = `/${name}`;
-      env = { DATABASE_URL: url.toString() };
-      cleanup = async () => {
-        await admin.knex.raw(`drop database if exists ${name} with (force)`);
-        await admin.close();
-      };
-    } else {
-      const tmp = tempSqliteUrl('roster-tokens-');
-      env = { DATABASE_URL: tmp.url };
-      cleanup = () => Promise.resolve(fs.rmSync(tmp.dir, { recursive: true, force: true }));
-    }
+    const fresh = await freshDatabase('tokens');
+    cleanup = fresh.drop;
+    env = { DATABASE_URL: fresh.url };
     await roster(['migrate'], env);
     server = await startServer(env);
     db = openDb(env.DATABASE_URL!, { poolMax: 1 });

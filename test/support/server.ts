@@ -1,8 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { openDb } from '../../src/db/knex';
 
 /** The repository root, whether this file runs from test/ (jest) or from dist/test/ (compiled). */
 const ROOT = (() => {
@@ -89,4 +91,30 @@ export async function startServer(env: NodeJS.ProcessEnv, extraArgs: string[] = 
 export function tempSqliteUrl(prefix: string): { url: string; dir: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   return { url: `sqlite:${path.join(dir, 'roster.db')}`, dir };
+}
+
+/**
+ * A database of its own for the servers one test file starts: a fresh PostgreSQL database when
+ * DATABASE_URL names PostgreSQL (a started server is another process, so a schema of the test's own
+ * would not reach it), else a fresh SQLite file. `drop` removes it.
+ */
+export async function freshDatabase(prefix: string): Promise<{ url: string; postgres: boolean; drop: () => Promise<void> }> {
+  const base = process.env.DATABASE_URL;
+  if (base && /^postgres(ql)?:\/\//.test(base)) {
+    const name = `roster_${prefix}_${crypto.randomBytes(4).toString('hex')}`;
+    const admin = openDb(base, { poolMax: 1 });
+    await admin.knex.raw(`create database ${name}`);
+    const url = new URL(base);
+    url.pathname = `/${name}`;
+    return {
+      url: url.toString(),
+      postgres: true,
+      drop: async () => {
+        await admin.knex.raw(`drop database if exists ${name} with (force)`);
+        await admin.close();
+      },
+    };
+  }
+  const tmp = tempSqliteUrl(`roster-${prefix}-`);
+  return { url: tmp.url, postgres: false, drop: () => Promise.resolve(fs.rmSync(tmp.dir, { recursive: true, force: true })) };
 }
