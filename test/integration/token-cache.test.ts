@@ -38,8 +38,9 @@ describe(`token lookups cached by a started server (${pg ? 'PostgreSQL' : 'SQLit
       await new Promise((r) => setTimeout(r, 10));
     }
   };
-  const listener = () =>
-    db.knex.raw(`select pid from pg_stat_activity where application_name = ?`, [`roster listen roster_credentials ${server.process.pid}`]).then((r: { rows: unknown[] }) => r.rows.length);
+  /** The server's listening connection, as notify.ts names it in pg_stat_activity. */
+  const listenerName = () => `roster listen roster_credentials ${server.process.pid}`;
+  const listener = () => db.knex.raw(`select pid from pg_stat_activity where application_name = ?`, [listenerName()]).then((r: { rows: unknown[] }) => r.rows.length);
 
   it('refuses a token revoked with the CLI on the next request', async () => {
     const token = await newToken('cli-revoked');
@@ -65,7 +66,7 @@ describe(`token lookups cached by a started server (${pg ? 'PostgreSQL' : 'SQLit
     const token = await newToken('cut-revoked');
     await warm(token);
     if (pg) {
-      const cut = await db.knex.raw(`select pg_terminate_backend(pid) as done from pg_stat_activity where application_name = ?`, [`roster listen roster_credentials ${server.process.pid}`]);
+      const cut = await db.knex.raw(`select pg_terminate_backend(pid) as done from pg_stat_activity where application_name = ?`, [listenerName()]);
       expect((cut as { rows: { done: boolean }[] }).rows).toEqual([{ done: true }]);
     }
     await db.knex('tokens').where({ name: 'cut-revoked' }).update({ revoked_at: new Date().toISOString() });
