@@ -70,7 +70,9 @@ export function openDb(url: string, options: DbOptions = {}): Db {
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     const knex = knexFactory({
       client: 'pg',
-      connection: url,
+      // pg's pipeline mode: a transaction sends its BEGIN with its first statement and its deferred
+      // writes with its COMMIT (tx.ts); a connection otherwise runs one statement at a time, as before.
+      connection: { connectionString: url, pipeline: true } as Knex.PgConnectionConfig,
       searchPath: options.searchPath ? [options.searchPath] : undefined,
       pool: { min: 0, max: options.poolMax ?? 10 },
       acquireConnectionTimeout,

@@ -30,11 +30,18 @@ export interface Tx {
    */
   insertLater(table: string, rows: readonly object[], chunk?: number): void; // rows of one table have the same keys
   /**
-   * Runs a write at the end of the transaction, with the deferred inserts (in their statement on
-   * PostgreSQL): a write nothing later in the transaction reads back, of rows no deferred insert
-   * touches, such as a group's new version under the group's row lock.
+   * Runs a write at the end of the transaction, before the deferred inserts (on PostgreSQL in the
+   * round trip of the COMMIT): a write nothing later in the transaction reads back, such as a
+   * group's new version. `then` gets its rows (RETURNING) once it has run.
    */
-  executeLater(statement: Statement): void;
+  executeLater<T>(statement: Statement, then?: (rows: T[]) => void): void;
+  /**
+   * Runs statements one after the other, each seeing what the ones before it did, and gives each
+   * one's rows; on PostgreSQL they are sent together, one round trip. For statements whose bindings
+   * do not come from the rows of the ones before (an insert, then an insert that selects what it
+   * inserted). The first that fails fails the call, and the transaction with it.
+   */
+  pipeline<T = unknown>(statements: readonly Statement[]): Promise<T[][]>;
   /** Runs `fn` once the transaction has committed (never after a rollback or a dry run). */
   afterCommit(fn: () => void): void;
 }
@@ -74,6 +81,8 @@ interface SqliteConnection {
 
 export interface PgConnection {
   query(config: { name?: string; text: string; values: unknown[] }): Promise<{ rows: unknown[]; rowCount: number | null }>;
+  /** pg's pipeline mode (openDb turns it on): queries are sent without waiting for the ones before. */
+  readonly pipeline?: boolean;
 }
 
 /** better-sqlite3 binds numbers, strings, bigints, buffers and null; booleans become 1/0 and dates epoch ms, as knex does. */
@@ -89,17 +98,23 @@ export class BudgetExceeded extends Error {
 
 const pastDeadline = (deadline: number | undefined) => deadline !== undefined && Date.now() > deadline;
 
+/** A deferred write and what to tell of its rows. */
+interface Deferred {
+  statement: Statement;
+  then?: (rows: unknown[]) => void;
+}
+
 /** What every transaction does whatever the engine: the end guard, the deadline and the after-commit callbacks. */
 abstract class BaseTx implements Tx {
   abstract readonly dialect: Dialect;
   /** See TransactionOptions.deadline. */
   deadline: number | undefined;
-  private ended = false;
+  protected ended = false;
   private readonly committed: (() => void)[] = [];
   /** Rows to insert before COMMIT, by table, in the order they were given. */
   private deferred = new Map<string, { rows: object[]; chunk: number | undefined }>();
-  /** Writes to run with the first round of deferred inserts. */
-  private later: Statement[] = [];
+  /** Writes to run before the deferred inserts. */
+  private later: Deferred[] = [];
 
   abstract query<T>(sql: string, bindings?: readonly unknown[]): Promise<T[]>;
   abstract execute(sql: string, bindings?: readonly unknown[]): Promise<number>;
@@ -111,41 +126,31 @@ abstract class BaseTx implements Tx {
     this.deferred.set(table, entry);
   }
 
-  executeLater(statement: Statement): void {
-    this.later.push(statement);
+  executeLater<T>(statement: Statement, then?: (rows: T[]) => void): void {
+    this.later.push({ statement, then: then as ((rows: unknown[]) => void) | undefined });
   }
 
   /**
-   * The deferred writes, in rounds: a round holds at most one statement per table, so a table's
-   * rows are written in the order they were given (their sequence numbers follow it; the outbox
-   * delivers events in that order) even where a round runs as one statement (batch). The first round
-   * also carries the executeLater writes.
+   * The deferred writes, in the order they run: the executeLater writes, then each table's rows in
+   * the order they were given (their sequence numbers follow it; the outbox delivers events in that
+   * order). Taken once: after this the transaction has none.
    */
-  private deferredRounds(): Statement[][] {
-    const perTable = [...this.deferred].map(([table, { rows, chunk }]) => insertStatements(table, rows, '', chunk));
-    const rounds: Statement[][] = this.later.length ? [[...this.later]] : [];
+  protected takeDeferred(): Deferred[] {
+    const inserts = [...this.deferred].flatMap(([table, { rows, chunk }]) => insertStatements(table, rows, '', chunk).map((statement) => ({ statement })));
+    const all = [...this.later, ...inserts];
     this.deferred = new Map();
     this.later = [];
-    for (const statements of perTable) statements.forEach((st, i) => (rounds[i] ??= []).push(st));
-    return rounds;
+    return all;
   }
 
   async batch(statements: readonly Statement[]): Promise<void> {
     for (const { sql, bindings } of statements) await this.execute(sql, bindings);
   }
 
-  /**
-   * Runs the transaction's work, then the deferred inserts, a round at a time (one statement a round
-   * on PostgreSQL); after that, whatever happened, no statement runs on this transaction.
-   */
-  async run<T>(work: (tx: Tx) => T | Promise<T>): Promise<T> {
-    try {
-      const result = await work(this);
-      for (const round of this.deferredRounds()) await this.batch(round);
-      return result;
-    } finally {
-      this.ended = true;
-    }
+  async pipeline<T = unknown>(statements: readonly Statement[]): Promise<T[][]> {
+    const out: T[][] = [];
+    for (const { sql, bindings } of statements) out.push(await this.query<T>(sql, bindings));
+    return out;
   }
 
   afterCommit(fn: () => void): void {
@@ -177,6 +182,20 @@ class SqliteTx extends BaseTx {
     super();
   }
 
+  /** The work, then the deferred writes; after that, whatever happened, no statement runs on this transaction. */
+  async run<T>(work: (tx: Tx) => T | Promise<T>): Promise<T> {
+    try {
+      const result = await work(this);
+      for (const { statement, then } of this.takeDeferred()) {
+        const rows = await this.query(statement.sql, statement.bindings);
+        then?.(rows);
+      }
+      return result;
+    } finally {
+      this.ended = true;
+    }
+  }
+
   query<T>(sql: string, bindings: readonly unknown[] = []): Promise<T[]> {
     try {
       this.check(sql);
@@ -200,8 +219,24 @@ class SqliteTx extends BaseTx {
   }
 }
 
+interface PgResult {
+  rows: unknown[];
+  rowCount: number | null;
+}
+
+const BEGIN: Statement = { sql: 'begin', bindings: [] };
+
+/**
+ * A PostgreSQL transaction whose BEGIN goes with its first statement and whose deferred writes go
+ * with its COMMIT, each in one round trip (pgPipeline): a one-member PATCH of a group makes four
+ * round trips instead of eight, and the group's row lock is taken in the last of them.
+ */
 class PgTx extends BaseTx {
   readonly dialect = 'postgres';
+  /** BEGIN has been sent. */
+  private begun = false;
+  /** COMMIT or ROLLBACK has been sent: the transaction ends whatever the answer. */
+  private finished = false;
 
   constructor(
     private readonly conn: PgConnection,
@@ -210,14 +245,24 @@ class PgTx extends BaseTx {
     super();
   }
 
+  /** Whether a transaction is open on the connection (a ROLLBACK would end it). */
+  get open(): boolean {
+    return this.begun && !this.finished;
+  }
+
   async query<T>(sql: string, bindings: readonly unknown[] = []): Promise<T[]> {
     this.check(sql);
-    return (await pgQuery(this.conn, sql, bindings, this.names)).rows as T[];
+    return (await this.one(sql, bindings)).rows as T[];
   }
 
   async execute(sql: string, bindings: readonly unknown[] = []): Promise<number> {
     this.check(sql);
-    return (await pgQuery(this.conn, sql, bindings, this.names)).rowCount ?? 0;
+    return (await this.one(sql, bindings)).rowCount ?? 0;
+  }
+
+  override async pipeline<T = unknown>(statements: readonly Statement[]): Promise<T[][]> {
+    for (const { sql } of statements) this.check(sql);
+    return (await this.send(statements)).map((r) => r.rows as T[]);
   }
 
   /**
@@ -231,6 +276,43 @@ class PgTx extends BaseTx {
     const last = statements[statements.length - 1]!;
     const withs = statements.slice(0, -1).map((st, i) => `d${i} as (${st.sql})`);
     await this.execute(`with ${withs.join(', ')} ${last.sql}`, statements.flatMap((st) => st.bindings));
+  }
+
+  /** The work alone: its deferred writes go with the COMMIT (end). */
+  async run<T>(work: (tx: Tx) => T | Promise<T>): Promise<T> {
+    try {
+      return await work(this);
+    } finally {
+      this.ended = true;
+    }
+  }
+
+  /**
+   * The deferred writes and COMMIT (ROLLBACK for a dry run) in one round trip. Should a deferred
+   * write fail, PostgreSQL ends the aborted transaction at that COMMIT with a rollback, and the
+   * write's error is what this throws. A transaction that sent nothing and has nothing to write
+   * sends nothing at all.
+   */
+  async end(finish: 'commit' | 'rollback'): Promise<void> {
+    const deferred = this.takeDeferred();
+    if (!this.begun && !deferred.length) return;
+    const results = await this.send([...deferred.map((d) => d.statement), { sql: finish, bindings: [] }]);
+    deferred.forEach((d, i) => d.then?.(results[i]!.rows));
+  }
+
+  private async one(sql: string, bindings: readonly unknown[]): Promise<PgResult> {
+    if (!this.begun) return (await this.send([{ sql, bindings }]))[0]!;
+    return pgQuery(this.conn, sql, bindings, this.names);
+  }
+
+  /** Statements in one round trip, BEGIN ahead of them if it has not been sent; their results in order. */
+  private async send(statements: readonly Statement[]): Promise<PgResult[]> {
+    const opening = !this.begun;
+    this.begun = true;
+    const last = statements[statements.length - 1]?.sql;
+    if (last === 'commit' || last === 'rollback') this.finished = true;
+    const results = await pgPipeline(this.conn, opening ? [BEGIN, ...statements] : statements, this.names);
+    return opening ? results.slice(1) : results;
   }
 }
 
@@ -309,6 +391,38 @@ export async function pgQuery(conn: PgConnection, sql: string, bindings: readonl
   }
 }
 
+/**
+ * Statements sent one after the other without waiting for answers (pg's pipeline mode, in one write),
+ * so they cost one round trip; PostgreSQL runs them in order. Each has its own sync point: inside a
+ * transaction, one that fails aborts it and the ones after it fail unrun ("current transaction is
+ * aborted"), so the first failure is the one thrown. Values pg would have to serialise are serialised
+ * here first, so none can fail to send and let the statements after it (a COMMIT) run without it.
+ */
+export async function pgPipeline(conn: PgConnection, statements: readonly Statement[], names?: StatementNames): Promise<PgResult[]> {
+  if (statements.length === 1 || !conn.pipeline) {
+    const out: PgResult[] = [];
+    for (const { sql, bindings } of statements) out.push(await pgQuery(conn, sql, bindings, names));
+    return out;
+  }
+  const prepared = statements.map(({ sql, bindings }) => ({ sql, bindings: bindings.map(serialisedEarly) }));
+  const stream = (conn as { connection?: { stream?: { cork?(): void; uncork?(): void } } }).connection?.stream;
+  stream?.cork?.();
+  let sent: Promise<PgResult>[];
+  try {
+    sent = prepared.map(({ sql, bindings }) => pgQuery(conn, sql, bindings, names));
+  } finally {
+    stream?.uncork?.();
+  }
+  const settled = await Promise.allSettled(sent);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<PgResult>).value);
+}
+
+/** A plain object as the JSON text pg would send for it (so JSON.stringify fails here, before anything is sent); anything else as it is. */
+const serialisedEarly = (v: unknown): unknown =>
+  v !== null && typeof v === 'object' && !(v instanceof Date) && !Buffer.isBuffer(v) && !Array.isArray(v) ? JSON.stringify(v) : v;
+
 const isStalePlan = (err: unknown) => (err as { code?: string }).code === '0A000' && /cached plan must not change result type/.test(String((err as Error).message));
 
 /**
@@ -361,32 +475,29 @@ async function pgTransaction<T>(knex: Knex, work: (tx: Tx) => T | Promise<T>, op
   const conn = await client.acquireConnection();
   const tx = new PgTx(conn, names);
   tx.deadline = options.deadline;
-  let open = false;
   // With a deadline, a statement still running when it comes is cancelled (pg_cancel_backend on a
   // connection of its own, so a full pool cannot hold it up): nothing per transaction but a timer,
-  // where a statement_timeout would cost a statement (PATCH 0.9x). The cancel is awaited before the connection goes back to the pool, and PostgreSQL
-  // ignores one that reaches a backend between statements, so it never hits the next user's.
+  // where a statement_timeout would cost a statement (PATCH 0.9x). The cancel is awaited before the
+  // connection goes back to the pool, and PostgreSQL ignores one that reaches a backend between
+  // statements, so it never hits the next user's.
   let cancelling: Promise<unknown> | undefined;
   const timer =
     options.deadline === undefined
       ? undefined
       : setTimeout(() => {
           const pid = (conn as { processID?: number }).processID;
-          if (open && pid) cancelling = cancelBackend(knex, pid).catch(() => undefined);
+          if (tx.open && pid) cancelling = cancelBackend(knex, pid).catch(() => undefined);
         }, Math.max(1, options.deadline - Date.now()));
   try {
     if (pastDeadline(options.deadline)) throw new BudgetExceeded();
-    await pgQuery(conn, 'begin', []);
-    open = true;
     const result = await tx.run(work);
     if (pastDeadline(options.deadline)) throw new BudgetExceeded();
-    open = false;
-    await pgQuery(conn, options.dryRun ? 'rollback' : 'commit', []);
+    await tx.end(options.dryRun ? 'rollback' : 'commit');
     if (!options.dryRun) tx.runCommitted();
     return result;
   } catch (err) {
     // A broken connection cannot roll back; the pool discards it (knex marks it disposed on error).
-    if (open) await pgQuery(conn, 'rollback', []).catch(() => undefined);
+    if (tx.open) await pgQuery(conn, 'rollback', []).catch(() => undefined);
     // 57014: the statement was cancelled at the deadline.
     if (options.deadline !== undefined && (err as { code?: string }).code === '57014') throw new BudgetExceeded();
     throw err;

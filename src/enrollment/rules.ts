@@ -119,8 +119,11 @@ export async function openGrants(tx: Tx, env: RuleEnv, tenantId: string, scope: 
     // are the ones this fan-out opens, from one assignment per content in a group (assignments are
     // unique per group and content): its terms are that assignment's, written here rather than
     // recomputed. Tenant-wide, several groups may lead to it; those are recomputed below.
-    const created = await tx.query<{ id: string }>(
-      `insert into enrollments (id, tenant_id, user_id, content_id, state, paused, progress, mandatory, due_at, created_at, updated_at)
+    // The grants' insert selects the enrollments the first one made: two statements in order, sent
+    // together (one round trip on PostgreSQL).
+    const [created, opened] = (await tx.pipeline([
+      {
+        sql: `insert into enrollments (id, tenant_id, user_id, content_id, state, paused, progress, mandatory, due_at, created_at, updated_at)
        select cast(gen_random_uuid() as varchar(36)), ?, m.user_id, a.content_id,
               case when u.active then 'active' else 'suspended' end, not u.active, 0, a.mandatory, ${dueOf(env.dialect, 't.started_at')}, ?, ?
        from (select cast(? as varchar(30)) as started_at) t
@@ -128,12 +131,10 @@ export async function openGrants(tx: Tx, env: RuleEnv, tenantId: string, scope: 
        where ${members}
        on conflict (user_id, content_id) do nothing
        returning id`,
-      [tenantId, at, at, at, ...bindings],
-    );
-    delta.enrollmentsCreated += created.length;
-    changed(tx, env, tenantId, 'enrollment.created', created.map((r) => r.id), cause);
-    const opened = await tx.query<{ enrollment_id: string }>(
-      `insert into grants (id, tenant_id, enrollment_id, assignment_id, group_id, started_at, start_cause)
+        bindings: [tenantId, at, at, at, ...bindings],
+      },
+      {
+        sql: `insert into grants (id, tenant_id, enrollment_id, assignment_id, group_id, started_at, start_cause)
        select cast(gen_random_uuid() as varchar(36)), ?, e.id, a.id, a.group_id, ?, ?
        from memberships m
        join assignments a on a.group_id = m.group_id
@@ -141,8 +142,11 @@ export async function openGrants(tx: Tx, env: RuleEnv, tenantId: string, scope: 
        where ${members}
        on conflict (enrollment_id, assignment_id) where ended_at is null do nothing
        returning enrollment_id`,
-      [tenantId, at, causeOf(cause), ...bindings],
-    );
+        bindings: [tenantId, at, causeOf(cause), ...bindings],
+      },
+    ])) as [{ id: string }[], { enrollment_id: string }[]];
+    delta.enrollmentsCreated += created.length;
+    changed(tx, env, tenantId, 'enrollment.created', created.map((r) => r.id), cause);
     delta.grantsOpened += opened.length;
     const fresh = new Set(created.map((r) => r.id));
     // Enrollments that existed before and got a grant now: they may resume, and their terms change.

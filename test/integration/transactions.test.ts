@@ -3,8 +3,9 @@ import { createTestDb } from '../helpers/db';
 
 /**
  * Db.transaction on the engine of the run (SQLite, or PostgreSQL with DATABASE_URL): commit,
- * rollback, dry run, after-commit callbacks, and rows inserted just before COMMIT (insertLater),
- * which on PostgreSQL go in one statement for all their tables.
+ * rollback, dry run, after-commit callbacks, rows inserted just before COMMIT (insertLater) and
+ * statements sent together (pipeline), which on PostgreSQL share a round trip: BEGIN with the first
+ * statement, the deferred writes with COMMIT.
  */
 describe('write transactions', () => {
   let db: Awaited<ReturnType<typeof createTestDb>>;
@@ -119,5 +120,64 @@ describe('write transactions', () => {
     ).rejects.toThrow('work failed');
     await db.transaction((tx) => tx.executeLater({ sql: 'update tenants set name = ? where id = ?', bindings: ['dry', 'later-t'] }), { dryRun: true });
     expect(await nameOf()).toBe('after');
+  });
+
+  it('gives an executeLater write its rows once it has run, in a dry run too', async () => {
+    await db.knex('tenants').insert({ id: 'ret-t', name: 'v0', created_at: new Date().toISOString() });
+    const seen: unknown[] = [];
+    for (const dryRun of [false, true]) {
+      await db.transaction((tx) => tx.executeLater<{ name: string }>({ sql: `update tenants set name = name || '+' where id = ? returning name`, bindings: ['ret-t'] }, (rows) => seen.push(rows)), { dryRun });
+    }
+    expect(seen).toEqual([[{ name: 'v0+' }], [{ name: 'v0++' }]]);
+    expect(await db.knex('tenants').where({ id: 'ret-t' }).first('name')).toEqual({ name: 'v0+' });
+  });
+
+  const insertEvent = (id: string) => ({ sql: `insert into events (id, tenant_id, type, payload, cause, created_at) values (?, 't1', 'x', '{}', 'test', 'now') returning id`, bindings: [id] });
+
+  it('runs a pipeline in order, each statement seeing the ones before, and gives each its rows', async () => {
+    const rows = await db.transaction((tx) =>
+      tx.pipeline<{ id: string }>([insertEvent('p-1'), { sql: `select id from events where id like 'p-%' order by id`, bindings: [] }, insertEvent('p-2'), { sql: 'select id from events where id = ?', bindings: ['p-2'] }]),
+    );
+    expect(rows).toEqual([[{ id: 'p-1' }], [{ id: 'p-1' }], [{ id: 'p-2' }], [{ id: 'p-2' }]]);
+    expect(await eventIds('p-')).toEqual(['p-1', 'p-2']);
+  });
+
+  it('fails a pipeline with its first failure and rolls the transaction back, the first statement of the transaction included', async () => {
+    const failures: unknown[] = [];
+    // A duplicate first (PostgreSQL sends it with BEGIN), in the middle, and in a deferred write.
+    const attempts: ((tx: Parameters<Parameters<typeof db.transaction>[0]>[0]) => Promise<unknown>)[] = [
+      (tx) => tx.pipeline([insertEvent('p-1'), insertEvent('q-1')]),
+      (tx) => tx.pipeline([insertEvent('q-2'), insertEvent('p-1'), insertEvent('q-3')]),
+      async (tx) => {
+        await tx.pipeline([insertEvent('q-4')]);
+        tx.insertLater('events', [event('p-2')]);
+      },
+    ];
+    for (const attempt of attempts) failures.push(await db.transaction(attempt).then(() => 'committed', (err: unknown) => err));
+    expect(failures.map((f) => constraintOf(f)?.kind)).toEqual(['unique', 'unique', 'unique']);
+    expect(await eventIds('q-')).toEqual([]);
+    // Every connection of the pool is usable after: none is left in an aborted transaction.
+    const again = await Promise.all(Array.from({ length: 12 }, (_, i) => db.transaction((tx) => tx.pipeline<{ id: string }>([insertEvent(`r-${i}`), { sql: 'select count(*) as n from events where id = ?', bindings: [`r-${i}`] }]))));
+    expect(again.map(([inserted, counted]) => [inserted![0]!.id, Number((counted![0] as unknown as { n: number | string }).n)])).toEqual(Array.from({ length: 12 }, (_, i) => [`r-${i}`, 1]));
+  });
+
+  it('keeps the answers of concurrent transactions apart', async () => {
+    const ids = Array.from({ length: 40 }, (_, i) => `s-${String(i).padStart(2, '0')}`);
+    const answers = await Promise.all(
+      ids.map((id) =>
+        db.transaction(async (tx) => {
+          const [inserted] = await tx.pipeline<{ id: string }>([insertEvent(id)]);
+          const [read] = await tx.pipeline<{ id: string }>([{ sql: 'select id from events where id = ?', bindings: [id] }]);
+          return [inserted![0]!.id, read![0]!.id];
+        }),
+      ),
+    );
+    expect(answers).toEqual(ids.map((id) => [id, id]));
+    expect((await eventIds('s-')).sort()).toEqual(ids); // in the order they committed
+  });
+
+  it('sends nothing for a transaction with nothing to do, and the next one works', async () => {
+    expect(await db.transaction(() => 'nothing')).toBe('nothing');
+    expect(await db.transaction((tx) => tx.query<{ n: number }>('select 1 as n'))).toEqual([{ n: 1 }]);
   });
 });
