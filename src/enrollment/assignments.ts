@@ -1,4 +1,5 @@
 import type { Db } from '../db/knex';
+import type { Tx } from '../db/tx';
 import { insertRows, updateRow } from '../db/sql';
 import { constraintOf } from '../db/errors';
 import { now, toBool } from '../db/tables';
@@ -92,8 +93,7 @@ export class AssignmentStore {
     opts: { dryRun?: boolean } = {},
   ): Promise<{ assignment: Assignment; delta: GrantDelta }> {
     return this.db.transaction(async (tx) => {
-      const [group] = await tx.query('select id from groups where tenant_id = ? and id = ?', [tenantId, groupId]);
-      if (!group) throw StoreErrors.groupNotFound(groupId);
+      if (!(await this.lockGroup(tx, tenantId, groupId))) throw StoreErrors.groupNotFound(groupId);
       const [content] = await tx.query('select id from content where tenant_id = ? and id = ?', [tenantId, input.contentId]);
       if (!content) throw StoreErrors.contentNotFound(input.contentId);
       const row: AssignmentRow = {
@@ -125,6 +125,17 @@ export class AssignmentStore {
     }, { ...opts, deadline: cause.deadline });
   }
 
+  /**
+   * Holds the group's row FOR UPDATE on PostgreSQL until the transaction ends: a member change holds
+   * it FOR KEY SHARE (MembershipStore.changeGroup), so a fan-out to the group's members and a member
+   * joining or leaving never run side by side and miss each other (rules 1, 3, 4 and 7). Whether it
+   * exists.
+   */
+  private async lockGroup(tx: Tx, tenantId: string, groupId: string): Promise<boolean> {
+    const rows = await tx.query('select id from groups where tenant_id = ? and id = ?' + (tx.dialect === 'postgres' ? ' for update' : ''), [tenantId, groupId]);
+    return rows.length > 0;
+  }
+
   /** Changes an assignment's options (not its group or content). */
   async update(tenantId: string, id: string, change: AssignmentUpdate, cause: Cause): Promise<Assignment | undefined> {
     const patch: Partial<AssignmentRow> = {};
@@ -142,6 +153,7 @@ export class AssignmentStore {
     return this.db.transaction(async (tx) => {
       const [row] = await tx.query<AssignmentRow>('select * from assignments where tenant_id = ? and id = ?', [tenantId, id]);
       if (!row) return undefined;
+      await this.lockGroup(tx, tenantId, row.group_id);
       if (Object.keys(patch).length) await updateRow(tx, 'assignments', tenantId, id, patch);
       Object.assign(row, patch);
       this.changes.record(tx, tenantId, cause, 'assignment.updated', [id], row.group_id);
@@ -157,6 +169,7 @@ export class AssignmentStore {
     return this.db.transaction(async (tx) => {
       const [found] = await tx.query<{ id: string; group_id: string }>('select id, group_id from assignments where tenant_id = ? and id = ?', [tenantId, id]);
       if (!found) return undefined;
+      await this.lockGroup(tx, tenantId, found.group_id);
       this.changes.record(tx, tenantId, cause, 'assignment.removed', [id], found.group_id);
       const delta = await unassign(tx, this.env, tenantId, id, cause);
       await tx.execute('delete from assignments where tenant_id = ? and id = ?', [tenantId, id]);

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { Tx } from '../db/tx';
-import type { Db } from '../db/knex';
+import type { Statement, Tx } from '../db/tx';
+import type { Db, Dialect } from '../db/knex';
 import { constraintOf } from '../db/errors';
 import { insertRows, insertStatements, placeholders, updateStatement } from '../db/sql';
 import { chunks, fromJson, now, toBool, type GroupRow, type UserRow } from '../db/tables';
@@ -247,10 +247,25 @@ export class MembershipStore {
     steps: GroupStep[],
     opts: WriteOptions,
   ): Promise<{ group: GroupRecord; added: string[]; removed: string[] }> {
-    return this.write(opts, async (tx) => {
-      const unknown = await unknownUsers(tx, tenantId, steps.flatMap((s) => (s.kind === 'addMembers' || s.kind === 'replaceMembers' ? s.userIds : [])));
+    // Members added or removed, and nothing else, need the group to stay (and keep its assignments)
+    // until this commits, not to stay unchanged: on PostgreSQL they hold its row FOR KEY SHARE, as a
+    // membership insert's foreign-key check does, so concurrent member changes of one group run side
+    // by side, and each waits for the others only at its version bump, in its COMMIT's round trip.
+    // Anything that reads the group to change it (a profile change, If-Match, replacing or removing
+    // all members) and anything that fans out to its members (assign, unassign, change an
+    // assignment) holds it FOR UPDATE, which waits for those and holds them off (rules 1 and 3).
+    const deltaOnly = opts.ifVersion === undefined && steps.every((s) => s.kind === 'addMembers' || s.kind === 'removeMembers');
+    const named = [...new Set(steps.flatMap((s) => (s.kind === 'addMembers' || s.kind === 'replaceMembers' ? s.userIds : [])))];
+    let bumped: number | undefined;
+    const result = await this.write(opts, async (tx) => {
+      // The members named that exist, and the group under its lock: one round trip.
+      const found = await tx.pipeline<{ id: string }>([...chunks(named, 500).map((part) => knownUsers(tenantId, part)), lockGroupStatement(this.db.dialect, tenantId, id, deltaOnly ? 'for key share' : 'for update')]);
+      const [groupRow] = found.pop() as unknown as GroupRow[];
+      const known = new Set(found.flat().map((r) => r.id));
+      const unknown = named.filter((u) => !known.has(u));
       // A missing group is a 404, and a stale If-Match a 412, before unknown members are a 400.
-      const previous = await this.lockGroup(tx, tenantId, id);
+      if (!groupRow) throw StoreErrors.groupNotFound(id);
+      const previous = groupFromRow(groupRow);
       if (opts.ifVersion !== undefined && opts.ifVersion !== previous.version) throw StoreErrors.versionMismatch('Group', id);
       if (unknown.length) throw StoreErrors.unknownMembers(unknown);
       const added = new Set<string>();
@@ -291,14 +306,19 @@ export class MembershipStore {
       const membersChanged = added.size > 0 || removed.size > 0;
       if (!profileChanged && !membersChanged) return { group: previous, added: [], removed: [] };
       const group: GroupRecord = { ...profile, id, tenantId, createdAt: previous.createdAt, updatedAt: now(), version: previous.version + 1 };
-      // The new version is written just before COMMIT, with the events and change records: the row is
-      // locked already, nothing here reads it back, and it is one round trip fewer under the lock.
-      tx.executeLater(updateStatement('groups', tenantId, id, changedColumns(groupToRow(group), groupToRow(previous))));
+      // The new version is written in the COMMIT's round trip, after the events and change records.
+      // Under FOR KEY SHARE another member change may have bumped it since it was read: the version
+      // is counted in SQL, and the one this change made comes back from RETURNING.
+      const { version: _counted, ...columns } = { ...changedColumns(groupToRow(group), groupToRow(previous)), updated_at: group.updatedAt };
+      const update = updateStatement('groups', tenantId, id, columns);
+      tx.executeLater<{ version: number }>({ sql: `${update.sql.replace(' set ', ' set version = version + 1, ')} returning version`, bindings: update.bindings }, ([row]) => (bumped = row?.version));
       if (profileChanged) await this.hooks.emit(tx, { type: 'group.updated', tenantId, group, cause: opts.cause });
       if (added.size) await this.hooks.emit(tx, { type: 'membership.added', tenantId, groupId: id, userIds: [...added], cause: opts.cause });
       if (removed.size) await this.hooks.emit(tx, { type: 'membership.removed', tenantId, groupId: id, userIds: [...removed], cause: opts.cause });
       return { group, added: [...added], removed: [...removed] };
     });
+    if (bumped !== undefined) result.group.version = bumped;
+    return result;
   }
 
   addMembers(tenantId: string, groupId: string, userIds: string[], opts: WriteOptions) {
@@ -398,7 +418,8 @@ export class MembershipStore {
 
   /** Locks the group row first, so concurrent changes of one group queue instead of interleaving. */
   private async lockGroup(tx: Tx, tenantId: string, id: string): Promise<GroupRecord> {
-    const [row] = await tx.query<GroupRow>(`select * from groups where tenant_id = ? and id = ?${this.db.dialect === 'postgres' ? ' for update' : ''}`, [tenantId, id]);
+    const { sql, bindings } = lockGroupStatement(this.db.dialect, tenantId, id, 'for update');
+    const [row] = await tx.query<GroupRow>(sql, bindings);
     if (!row) throw StoreErrors.groupNotFound(id);
     return groupFromRow(row);
   }
@@ -409,15 +430,20 @@ type GroupsJson = string | [string, string][];
 
 const groupsFromJson = (v: GroupsJson): GroupRef[] => (typeof v === 'string' ? (JSON.parse(v) as [string, string][]) : v).map(([id, displayName]) => ({ id, displayName }));
 
-/**
- * The given ids that are not users of this tenant (members must be: a foreign key alone would take
- * another tenant's user). Asked before the group's lock is taken: it needs none, and on PostgreSQL
- * every round trip under the lock makes concurrent changes of the group wait longer.
- */
+/** The group's row under a row lock on PostgreSQL (SQLite has one writer: no lock needed). */
+function lockGroupStatement(dialect: Dialect, tenantId: string, id: string, lock: 'for update' | 'for key share'): Statement {
+  return { sql: `select * from groups where tenant_id = ? and id = ?${dialect === 'postgres' ? ` ${lock}` : ''}`, bindings: [tenantId, id] };
+}
+
+/** Which of the given ids are users of this tenant (members must be: a foreign key alone would take another tenant's user). */
+const knownUsers = (tenantId: string, ids: readonly string[]): Statement => ({ sql: `select id from users where tenant_id = ? and id in (${placeholders(ids)})`, bindings: [tenantId, ...ids] });
+
+/** The given ids that are not users of this tenant (see knownUsers). */
 async function unknownUsers(tx: Tx, tenantId: string, userIds: readonly string[]): Promise<string[]> {
   const unknown: string[] = [];
   for (const part of chunks([...new Set(userIds)], 500)) {
-    const known = new Set((await tx.query<{ id: string }>(`select id from users where tenant_id = ? and id in (${placeholders(part)})`, [tenantId, ...part])).map((r) => r.id));
+    const { sql, bindings } = knownUsers(tenantId, part);
+    const known = new Set((await tx.query<{ id: string }>(sql, bindings)).map((r) => r.id));
     unknown.push(...part.filter((u) => !known.has(u)));
   }
   return unknown;
@@ -441,7 +467,7 @@ async function insertMembers(tx: Tx, tenantId: string, groupId: string, userIds:
   return added;
 }
 
-// The group row is locked by the caller, so reading the rows and then deleting them is exact.
+// DELETE … RETURNING gives the rows this statement deleted: a member removed by a concurrent change (waited for on its row) is not counted twice.
 async function deleteMembers(tx: Tx, tenantId: string, groupId: string, userIds: string[]): Promise<string[]> {
   const removed: string[] = [];
   for (const part of chunks([...new Set(userIds)], 500)) {
