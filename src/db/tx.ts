@@ -98,9 +98,10 @@ export class BudgetExceeded extends Error {
 
 const pastDeadline = (deadline: number | undefined) => deadline !== undefined && Date.now() > deadline;
 
-/** A deferred write and what to tell of its rows. */
+/** A deferred write, the table it inserts into (none for an executeLater write), and what to tell of its rows. */
 interface Deferred {
   statement: Statement;
+  table?: string;
   then?: (rows: unknown[]) => void;
 }
 
@@ -136,7 +137,7 @@ abstract class BaseTx implements Tx {
    * order). Taken once: after this the transaction has none.
    */
   protected takeDeferred(): Deferred[] {
-    const inserts = [...this.deferred].flatMap(([table, { rows, chunk }]) => insertStatements(table, rows, '', chunk).map((statement) => ({ statement })));
+    const inserts = [...this.deferred].flatMap(([table, { rows, chunk }]) => insertStatements(table, rows, '', chunk).map((statement) => ({ statement, table })));
     const all = [...this.later, ...inserts];
     this.deferred = new Map();
     this.later = [];
@@ -219,6 +220,33 @@ class SqliteTx extends BaseTx {
   }
 }
 
+/**
+ * Deferred writes as few statements as PostgreSQL allows: a round holds at most one statement per
+ * table, so a table's rows keep the order they were given, and runs as one statement, every write
+ * but the last a data-modifying WITH query of the last (which gives the round's rows: a write that
+ * wants them comes last, one to a round). The writes of a round see one snapshot and run in an order
+ * of PostgreSQL's choosing: deferred writes are independent (see Tx.executeLater).
+ */
+function inRounds(deferred: readonly Deferred[]): Deferred[] {
+  const rounds: Deferred[][] = [];
+  const next = new Map<string, number>();
+  for (const d of deferred) {
+    let r = d.table === undefined ? 0 : (next.get(d.table) ?? 0);
+    while (d.then && rounds[r]?.some((x) => x.then)) r++;
+    (rounds[r] ??= []).push(d);
+    if (d.table !== undefined) next.set(d.table, r + 1);
+  }
+  return rounds.flatMap((round) => {
+    const bound = round.reduce((n, d) => n + d.statement.bindings.length, 0);
+    // One statement binds at most 65,535 values; rounds rarely come near (a chunk is 400 rows)
+    if (round.length < 2 || bound > 30_000) return round;
+    const ordered = [...round.filter((d) => !d.then), ...round.filter((d) => d.then)];
+    const last = ordered[ordered.length - 1]!;
+    const withs = ordered.slice(0, -1).map((d, i) => `d${i} as (${d.statement.sql})`);
+    return [{ statement: { sql: `with ${withs.join(', ')} ${last.statement.sql}`, bindings: ordered.flatMap((d) => d.statement.bindings) }, then: last.then }];
+  });
+}
+
 interface PgResult {
   rows: unknown[];
   rowCount: number | null;
@@ -294,7 +322,7 @@ class PgTx extends BaseTx {
    * sends nothing at all.
    */
   async end(finish: 'commit' | 'rollback'): Promise<void> {
-    const deferred = this.takeDeferred();
+    const deferred = inRounds(this.takeDeferred());
     if (!this.begun && !deferred.length) return;
     const results = await this.send([...deferred.map((d) => d.statement), { sql: finish, bindings: [] }]);
     deferred.forEach((d, i) => d.then?.(results[i]!.rows));
