@@ -7,6 +7,7 @@ import type { MembershipStore } from './membership/store';
 import { adminRouter } from './admin/router';
 import { AssignmentStore } from './enrollment/assignments';
 import { ContentStore } from './enrollment/content';
+import { Directory } from './enrollment/directory';
 import { EnrollmentStore } from './enrollment/enrollments';
 import { registerEnrollmentRules } from './enrollment/rules';
 import { routeTemplate, type Metrics } from './metrics';
@@ -84,6 +85,7 @@ export function createApp(deps: AppDeps): Express {
       enrollments,
       syncLog: deps.syncLog,
       webhooks,
+      directory: new Directory(deps.db),
       log: deps.log,
     }),
   );

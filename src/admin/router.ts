@@ -10,6 +10,8 @@ import type { WebhookStore } from '../outbox/webhooks';
 import type { SyncLog } from '../synclog/sync-log';
 import { assignmentsRouter } from './assignments';
 import { contentRouter } from './content';
+import { directoryRouter } from './directory';
+import type { Directory } from '../enrollment/directory';
 import { syncLogRouter } from './sync-log';
 import { webhooksRouter } from './webhooks';
 import { AdminError, adminErrorHandler, AdminErrors, renderAdminError } from './errors';
@@ -21,6 +23,7 @@ export interface AdminDeps {
   enrollments: EnrollmentStore;
   syncLog: SyncLog;
   webhooks: WebhookStore;
+  directory: Directory;
   log: Logger;
 }
 
@@ -34,6 +37,7 @@ export function adminRouter(deps: AdminDeps): Router {
   );
   router.use('/content', contentRouter(deps.content));
   router.use(assignmentsRouter(deps.assignments, deps.enrollments));
+  router.use(directoryRouter(deps.directory));
   router.use('/sync-log', syncLogRouter(deps.syncLog));
   router.use('/webhooks', webhooksRouter(deps.webhooks));
   router.use((req, _res, next) => next(AdminErrors.routeNotFound(req.method, req.path)));

@@ -63,13 +63,8 @@ export class MembershipStore {
     return { items: page.items.map((i) => i.user), total: page.total, groups: new Map(page.items.map((i) => [i.user.id, i.groups])) };
   }
 
-  /** The groups of the `users` row of a statement, as one JSON list of [id, displayName], in displayName order. */
   private groupsOfRow(): string {
-    const pairs =
-      this.db.dialect === 'sqlite'
-        ? 'json_group_array(json_array(g.id, g.display_name) order by g.display_name_lc, g.id)'
-        : `coalesce(json_agg(json_build_array(g.id, g.display_name) order by g.display_name_lc, g.id), '[]'::json)`;
-    return `(select ${pairs} from memberships m join groups g on g.id = m.group_id where m.tenant_id = users.tenant_id and m.user_id = users.id)`;
+    return userGroupsJson(this.db.dialect);
   }
 
   async createUser(tenantId: string, profile: UserProfile, opts: WriteOptions): Promise<UserRecord> {
@@ -425,10 +420,22 @@ export class MembershipStore {
   }
 }
 
-/** A user's groups as the statements of groupsOfRow give them: JSON text on SQLite, parsed on PostgreSQL. */
-type GroupsJson = string | [string, string][];
+/**
+ * The groups of the user row `users` (a table name or alias) of a statement, as one JSON list of
+ * [id, displayName] in displayName order (read it with groupsFromJson).
+ */
+export function userGroupsJson(dialect: Dialect, users = 'users'): string {
+  const pairs =
+    dialect === 'sqlite'
+      ? 'json_group_array(json_array(g.id, g.display_name) order by g.display_name_lc, g.id)'
+      : `coalesce(json_agg(json_build_array(g.id, g.display_name) order by g.display_name_lc, g.id), '[]'::json)`;
+  return `(select ${pairs} from memberships m join groups g on g.id = m.group_id where m.tenant_id = ${users}.tenant_id and m.user_id = ${users}.id)`;
+}
 
-const groupsFromJson = (v: GroupsJson): GroupRef[] => (typeof v === 'string' ? (JSON.parse(v) as [string, string][]) : v).map(([id, displayName]) => ({ id, displayName }));
+/** A user's groups as userGroupsJson gives them: JSON text on SQLite, parsed on PostgreSQL. */
+export type GroupsJson = string | [string, string][];
+
+export const groupsFromJson = (v: GroupsJson): GroupRef[] => (typeof v === 'string' ? (JSON.parse(v) as [string, string][]) : v).map(([id, displayName]) => ({ id, displayName }));
 
 /** The group's row under a row lock on PostgreSQL (SQLite has one writer: no lock needed). */
 function lockGroupStatement(dialect: Dialect, tenantId: string, id: string, lock: 'for update' | 'for key share'): Statement {
