@@ -30,9 +30,10 @@ export interface Tx {
    */
   insertLater(table: string, rows: readonly object[], chunk?: number): void; // rows of one table have the same keys
   /**
-   * Runs a write at the end of the transaction, before the deferred inserts (on PostgreSQL in the
-   * round trip of the COMMIT): a write nothing later in the transaction reads back, such as a
-   * group's new version. `then` gets its rows (RETURNING) once it has run.
+   * Runs a write at the end of the transaction with the deferred inserts (on PostgreSQL in one
+   * statement with them, in the round trip of the COMMIT): a write nothing later in the transaction
+   * reads back, of rows no deferred insert touches, such as a group's new version. `then` gets its
+   * rows (RETURNING) once it has run.
    */
   executeLater<T>(statement: Statement, then?: (rows: T[]) => void): void;
   /**
@@ -257,7 +258,8 @@ const BEGIN: Statement = { sql: 'begin', bindings: [] };
 /**
  * A PostgreSQL transaction whose BEGIN goes with its first statement and whose deferred writes go
  * with its COMMIT, each in one round trip (pgPipeline): a one-member PATCH of a group makes four
- * round trips instead of eight, and the group's row lock is taken in the last of them.
+ * round trips instead of eight, and its version bump, the one lock concurrent member changes of the
+ * group wait on, is held only within the last of them.
  */
 class PgTx extends BaseTx {
   readonly dialect = 'postgres';

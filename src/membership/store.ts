@@ -301,7 +301,7 @@ export class MembershipStore {
       const membersChanged = added.size > 0 || removed.size > 0;
       if (!profileChanged && !membersChanged) return { group: previous, added: [], removed: [] };
       const group: GroupRecord = { ...profile, id, tenantId, createdAt: previous.createdAt, updatedAt: now(), version: previous.version + 1 };
-      // The new version is written in the COMMIT's round trip, after the events and change records.
+      // The new version is written with the events and change records, in the COMMIT's round trip.
       // Under FOR KEY SHARE another member change may have bumped it since it was read: the version
       // is counted in SQL, and the one this change made comes back from RETURNING.
       const { version: _counted, ...columns } = { ...changedColumns(groupToRow(group), groupToRow(previous)), updated_at: group.updatedAt };
