@@ -62,5 +62,12 @@ export function directoryRouter(directory: Directory): Router {
     res.json({ items: page.items, next: encodeCursor(page.next) });
   });
 
+  router.get('/users/:userId/access', async (req, res) => {
+    onlyParams(req, []);
+    const access = await directory.access(tenantOf(req), req.params.userId);
+    if (!access) throw AdminErrors.notFound(`User ${req.params.userId}`);
+    res.json({ items: access });
+  });
+
   return router;
 }

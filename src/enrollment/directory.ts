@@ -39,6 +39,17 @@ export interface UserSummary {
   groups: { id: string; displayName: string }[];
 }
 
+/** Something a user can use now, and the groups that give it (the open grants of an active enrollment). */
+export interface Access {
+  contentId: string;
+  kind: string;
+  title: string;
+  enrollmentId: string;
+  /** `active`, or `completed` for a course finished and still granted. */
+  state: string;
+  through: { groupId: string; displayName: string; assignmentId: string }[];
+}
+
 export interface UserQuery {
   /** Users in every one of these groups (`groupMode: 'all'`, the default) or in any of them. */
   groupIds?: readonly string[];
@@ -165,5 +176,33 @@ export class Directory {
       createdAt: r.created_at,
       groups: groupsFromJson(r.groups_json),
     }));
+  }
+
+  /**
+   * What the user can use now and through which groups: content with an open grant (a membership
+   * of a group it is assigned to) and an enrollment that is active, or completed and still granted.
+   * A deactivated user can use nothing (their enrollments are paused); undefined for no such user.
+   */
+  async access(tenantId: string, userId: string): Promise<Access[] | undefined> {
+    const [user] = await this.db.read<{ active: boolean | number }>('select active from users where tenant_id = ? and id = ?', [tenantId, userId]);
+    if (!user) return undefined;
+    if (!toBool(user.active)) return [];
+    const rows = await this.db.read<{ content_id: string; kind: string; title: string; enrollment_id: string; state: string; group_id: string; display_name: string; assignment_id: string }>(
+      `select c.id as content_id, c.kind, c.title, e.id as enrollment_id, e.state, g.id as group_id, g.display_name, gr.assignment_id
+       from enrollments e
+       join content c on c.id = e.content_id
+       join grants gr on gr.enrollment_id = e.id and gr.ended_at is null
+       join groups g on g.id = gr.group_id
+       where e.tenant_id = ? and e.user_id = ? and e.state in ('active', 'completed')
+       order by c.title, c.id, g.display_name_lc, g.id`,
+      [tenantId, userId],
+    );
+    const out = new Map<string, Access>();
+    for (const r of rows) {
+      const entry = out.get(r.content_id) ?? { contentId: r.content_id, kind: r.kind, title: r.title, enrollmentId: r.enrollment_id, state: r.state, through: [] };
+      entry.through.push({ groupId: r.group_id, displayName: r.display_name, assignmentId: r.assignment_id });
+      out.set(r.content_id, entry);
+    }
+    return [...out.values()];
   }
 }

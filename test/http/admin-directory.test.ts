@@ -129,3 +129,59 @@ describe('admin API: the group list and the member list', () => {
     expect(globex.map((u: { userName: string }) => u.userName)).toEqual(['ada@example.com']);
   });
 });
+
+/** GET /admin/v1/users/{id}/access: what a user can use now, and through which groups. */
+describe('admin API: a user\'s access through groups', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t.close());
+
+  it('lists courses, bots and personas exactly while the user is a member, and nothing while deactivated', async () => {
+    const scim = await t.scim();
+    const admin = await t.admin();
+    const user = (await scim.post('/Users', { schemas: [USER], userName: 'learner@example.com' }).expect(201)).body.id as string;
+    const content: Record<string, string> = {};
+    for (const [kind, title] of [['course', 'Negotiation'], ['bot', 'Coach Bot'], ['persona', 'Tough Buyer']] as const) content[title] = (await admin.post('/content', { kind, title }).expect(201)).body.id as string;
+    const groupOf = async (name: string, titles: string[]) => {
+      const g = (await scim.post('/Groups', { schemas: [GROUP], displayName: name }).expect(201)).body.id as string;
+      const assignments: Record<string, string> = {};
+      for (const title of titles) assignments[title] = (await admin.post(`/groups/${g}/assignments`, { contentId: content[title] }).expect(201)).body.id as string;
+      return { id: g, assignments };
+    };
+    const sales = await groupOf('Sales', ['Negotiation', 'Coach Bot']);
+    const practice = await groupOf('Practice', ['Coach Bot', 'Tough Buyer']);
+    const access = async () => (await admin.get(`/users/${user}/access`).expect(200)).body.items as { title: string; kind: string; state: string; through: { displayName: string; assignmentId: string }[] }[];
+    const summary = async () => (await access()).map((a) => `${a.kind} ${a.title}: ${a.through.map((g) => g.displayName).join(', ')}`);
+
+    expect(await access()).toEqual([]);
+    for (const g of [sales, practice]) await scim.patch(`/Groups/${g.id}`, patchOp({ op: 'add', path: 'members', value: [{ value: user }] })).expect(204);
+    expect(await summary()).toEqual(['bot Coach Bot: Practice, Sales', 'course Negotiation: Sales', 'persona Tough Buyer: Practice']);
+    const [bot] = await access();
+    expect(bot!.through).toEqual([
+      { groupId: practice.id, displayName: 'Practice', assignmentId: practice.assignments['Coach Bot'] },
+      { groupId: sales.id, displayName: 'Sales', assignmentId: sales.assignments['Coach Bot'] },
+    ]);
+
+    await scim.patch(`/Groups/${practice.id}`, patchOp({ op: 'remove', path: `members[value eq "${user}"]` })).expect(204);
+    expect(await summary()).toEqual(['bot Coach Bot: Sales', 'course Negotiation: Sales']);
+
+    await scim.patch(`/Users/${user}`, patchOp({ op: 'replace', path: 'active', value: false })).expect(204);
+    expect(await access()).toEqual([]);
+    await scim.patch(`/Users/${user}`, patchOp({ op: 'replace', path: 'active', value: true })).expect(204);
+    expect(await summary()).toEqual(['bot Coach Bot: Sales', 'course Negotiation: Sales']);
+
+    // Unassigning the bot ends it; the course stays as long as the group grants it.
+    await admin.delete(`/assignments/${sales.assignments['Coach Bot']}`).expect(204);
+    expect(await summary()).toEqual(['course Negotiation: Sales']);
+  });
+
+  it('is 404 for a user that is not the tenant\'s, and 400 for a query it does not take', async () => {
+    const admin = await t.admin();
+    const stranger = (await (await t.scim('globex')).post('/Users', { schemas: [USER], userName: 'x@example.com' }).expect(201)).body.id as string;
+    expect((await admin.get(`/users/${stranger}/access`).expect(404)).body.error).toMatchObject({ code: 'notFound', message: `User ${stranger} not found` });
+    expect((await admin.get('/users/nobody/access').expect(404)).body.error.code).toBe('notFound');
+    expect((await admin.get(`/users/${stranger}/access?kind=bot`).expect(400)).body.error.message).toMatch(/unknown query parameter "kind"/);
+  });
+});
