@@ -238,14 +238,23 @@ function inRounds(deferred: readonly Deferred[]): Deferred[] {
     if (d.table !== undefined) next.set(d.table, r + 1);
   }
   return rounds.flatMap((round) => {
-    const bound = round.reduce((n, d) => n + d.statement.bindings.length, 0);
-    // One statement binds at most 65,535 values; rounds rarely come near (a chunk is 400 rows)
-    if (round.length < 2 || bound > 30_000) return round;
     const ordered = [...round.filter((d) => !d.then), ...round.filter((d) => d.then)];
-    const last = ordered[ordered.length - 1]!;
-    const withs = ordered.slice(0, -1).map((d, i) => `d${i} as (${d.statement.sql})`);
-    return [{ statement: { sql: `with ${withs.join(', ')} ${last.statement.sql}`, bindings: ordered.flatMap((d) => d.statement.bindings) }, then: last.then }];
+    const one = asOneStatement(ordered.map((d) => d.statement));
+    return one ? [{ statement: one, then: ordered[ordered.length - 1]!.then }] : round;
   });
+}
+
+/**
+ * Statements as one (PostgreSQL): every statement but the last a data-modifying WITH query of the
+ * last, whose rows are the statement's. Undefined for fewer than two, or too many values to bind in
+ * one statement (65,535 at most; a chunk of rows is 400, so this is rare).
+ */
+function asOneStatement(statements: readonly Statement[]): Statement | undefined {
+  const bound = statements.reduce((n, st) => n + st.bindings.length, 0);
+  if (statements.length < 2 || bound > 30_000) return undefined;
+  const last = statements[statements.length - 1]!;
+  const withs = statements.slice(0, -1).map((st, i) => `d${i} as (${st.sql})`);
+  return { sql: `with ${withs.join(', ')} ${last.sql}`, bindings: statements.flatMap((st) => st.bindings) };
 }
 
 interface PgResult {
@@ -300,12 +309,9 @@ class PgTx extends BaseTx {
    * snapshot and run in an order of PostgreSQL's choosing, which is why they must be independent.
    */
   override async batch(statements: readonly Statement[]): Promise<void> {
-    const bound = statements.reduce((n, st) => n + st.bindings.length, 0);
-    // One statement binds at most 65,535 values; batches rarely come near (a chunk is 400 rows)
-    if (statements.length < 2 || bound > 30_000) return super.batch(statements);
-    const last = statements[statements.length - 1]!;
-    const withs = statements.slice(0, -1).map((st, i) => `d${i} as (${st.sql})`);
-    await this.execute(`with ${withs.join(', ')} ${last.sql}`, statements.flatMap((st) => st.bindings));
+    const one = asOneStatement(statements);
+    if (!one) return super.batch(statements);
+    await this.execute(one.sql, one.bindings);
   }
 
   /** The work alone: its deferred writes go with the COMMIT (end). */

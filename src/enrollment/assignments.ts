@@ -4,6 +4,7 @@ import { insertRows, updateRow } from '../db/sql';
 import { constraintOf } from '../db/errors';
 import { now, toBool } from '../db/tables';
 import { StoreError, StoreErrors } from '../membership/errors';
+import { lockGroupStatement } from '../membership/store';
 import type { Cause } from '../membership/types';
 import type { ChangeSink } from '../synclog/changes';
 import { openGrants, recertifyDue, recomputeTerms, reconcile, unassign, type EndDelta, type GrantDelta, type ReconcileCounts, type RuleEnv } from './rules';
@@ -132,8 +133,8 @@ export class AssignmentStore {
    * exists.
    */
   private async lockGroup(tx: Tx, tenantId: string, groupId: string): Promise<boolean> {
-    const rows = await tx.query('select id from groups where tenant_id = ? and id = ?' + (tx.dialect === 'postgres' ? ' for update' : ''), [tenantId, groupId]);
-    return rows.length > 0;
+    const { sql, bindings } = lockGroupStatement(tx.dialect, tenantId, groupId, 'for update');
+    return (await tx.query(sql, bindings)).length > 0;
   }
 
   /** Changes an assignment's options (not its group or content). */

@@ -438,7 +438,7 @@ export type GroupsJson = string | [string, string][];
 export const groupsFromJson = (v: GroupsJson): GroupRef[] => (typeof v === 'string' ? (JSON.parse(v) as [string, string][]) : v).map(([id, displayName]) => ({ id, displayName }));
 
 /** The group's row under a row lock on PostgreSQL (SQLite has one writer: no lock needed). */
-function lockGroupStatement(dialect: Dialect, tenantId: string, id: string, lock: 'for update' | 'for key share'): Statement {
+export function lockGroupStatement(dialect: Dialect, tenantId: string, id: string, lock: 'for update' | 'for key share'): Statement {
   return { sql: `select * from groups where tenant_id = ? and id = ?${dialect === 'postgres' ? ` ${lock}` : ''}`, bindings: [tenantId, id] };
 }
 
