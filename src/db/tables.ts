@@ -57,6 +57,16 @@ export interface GroupRow {
   created_at: string;
   updated_at: string;
   version: number;
+  description: string | null;
+  color: string | null;
+  max_members: number | null;
+  visibility: 'private' | 'public';
+  archived: boolean | number;
+  /** Who owns the membership: the identity provider that pushed the group, or Roster's admins. */
+  managed_by: 'identityProvider' | 'roster';
+  /** A SCIM filter on users; the members are exactly the users it matches. */
+  rule: string | null;
+  credit_limit_per_session: number | null;
 }
 
 export interface MembershipRow {

@@ -6,7 +6,10 @@ import { insertRows, insertStatements, placeholders, updateStatement } from '../
 import { chunks, fromJson, now, toBool, type GroupRow, type UserRow } from '../db/tables';
 import { StoreError, StoreErrors } from './errors';
 import { Hooks } from './hooks';
-import type { Cause, GroupProfile, GroupRef, GroupRecord, GroupStep, Member, UserProfile, UserRecord } from './types';
+import { DEFAULT_GROUP_SETTINGS, type Cause, type GroupOwner, type GroupProfile, type GroupRef, type GroupRecord, type GroupSettings, type GroupStep, type Member, type UserProfile, type UserRecord } from './types';
+
+/** A group to create: settings not given take their defaults. */
+export type NewGroup = Omit<GroupProfile, 'settings'> & { settings?: Partial<GroupSettings> };
 import { newId } from '../ids';
 
 export interface WriteOptions {
@@ -216,10 +219,15 @@ export class MembershipStore {
     return Number(row?.n ?? 0);
   }
 
-  async createGroup(tenantId: string, profile: GroupProfile, memberIds: string[], opts: WriteOptions): Promise<GroupRecord> {
+  /**
+   * Creates a group. Its membership belongs to whoever created it: an identity provider (a SCIM
+   * push) or Roster's admins (the admin API, the CLI).
+   */
+  async createGroup(tenantId: string, profile: NewGroup, memberIds: string[], opts: WriteOptions): Promise<GroupRecord> {
     return this.write(opts, async (tx) => {
       const at = now();
-      const group: GroupRecord = { ...profile, id: newId(), tenantId, createdAt: at, updatedAt: at, version: 1 };
+      const managedBy: GroupOwner = opts.cause.source === 'scim' ? 'identityProvider' : 'roster';
+      const group: GroupRecord = { ...profile, settings: { ...DEFAULT_GROUP_SETTINGS, ...profile.settings }, id: newId(), tenantId, managedBy, createdAt: at, updatedAt: at, version: 1 };
       const unknown = await unknownUsers(tx, tenantId, memberIds);
       if (unknown.length) throw StoreErrors.unknownMembers(unknown);
       await insertRows(tx, 'groups', [groupToRow(group)]);
@@ -267,7 +275,7 @@ export class MembershipStore {
       const removed = new Set<string>();
       const noteAdded = (ids: string[]) => ids.forEach((u) => (removed.delete(u) ? undefined : added.add(u)));
       const noteRemoved = (ids: string[]) => ids.forEach((u) => (added.delete(u) ? undefined : removed.add(u)));
-      let profile: GroupProfile = { displayName: previous.displayName, externalId: previous.externalId, attributes: previous.attributes };
+      let profile: GroupProfile = { displayName: previous.displayName, externalId: previous.externalId, attributes: previous.attributes, settings: previous.settings };
       let profileChanged = false;
 
       for (const step of steps) {
@@ -300,7 +308,7 @@ export class MembershipStore {
 
       const membersChanged = added.size > 0 || removed.size > 0;
       if (!profileChanged && !membersChanged) return { group: previous, added: [], removed: [] };
-      const group: GroupRecord = { ...profile, id, tenantId, createdAt: previous.createdAt, updatedAt: now(), version: previous.version + 1 };
+      const group: GroupRecord = { ...profile, id, tenantId, managedBy: previous.managedBy, createdAt: previous.createdAt, updatedAt: now(), version: previous.version + 1 };
       // The new version is written with the events and change records, in the COMMIT's round trip.
       // Under FOR KEY SHARE another member change may have bumped it since it was read: the version
       // is counted in SQL, and the one this change made comes back from RETURNING.
@@ -604,6 +612,33 @@ function groupToRow(g: GroupRecord): GroupRow {
     created_at: g.createdAt,
     updated_at: g.updatedAt,
     version: g.version,
+    ...settingsToColumns(g.settings),
+    managed_by: g.managedBy,
+  };
+}
+
+/** The settings as the columns of groups. */
+export function settingsToColumns(s: GroupSettings): Pick<GroupRow, 'description' | 'color' | 'max_members' | 'visibility' | 'archived' | 'rule' | 'credit_limit_per_session'> {
+  return {
+    description: s.description,
+    color: s.color,
+    max_members: s.maxMembers,
+    visibility: s.visibility,
+    archived: s.archived,
+    rule: s.rule,
+    credit_limit_per_session: s.creditLimitPerSession,
+  };
+}
+
+export function settingsFromRow(r: GroupRow): GroupSettings {
+  return {
+    description: r.description,
+    color: r.color,
+    maxMembers: r.max_members,
+    visibility: r.visibility,
+    archived: toBool(r.archived),
+    rule: r.rule,
+    creditLimitPerSession: r.credit_limit_per_session,
   };
 }
 
@@ -614,6 +649,8 @@ function groupFromRow(r: GroupRow): GroupRecord {
     displayName: r.display_name,
     externalId: r.external_id,
     attributes: fromJson(r.data),
+    settings: settingsFromRow(r),
+    managedBy: r.managed_by,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     version: r.version,

@@ -40,15 +40,46 @@ export interface UserRecord extends UserProfile {
   version: number;
 }
 
+/** A learning group's settings (columns of groups; on SCIM, the Roster group extension). */
+export interface GroupSettings {
+  description: string | null;
+  color: string | null;
+  /** A change that would leave more members than this is refused. */
+  maxMembers: number | null;
+  /** `private`: only admins add members; `public`: a member may join and leave by themselves. */
+  visibility: 'private' | 'public';
+  /** Read-only and hidden from active lists; unarchiving restores it. */
+  archived: boolean;
+  /** A SCIM filter on users: the members are exactly the users it matches, kept current. */
+  rule: string | null;
+  /** The most credits one coaching session may use through this group. */
+  creditLimitPerSession: number | null;
+}
+
+export const DEFAULT_GROUP_SETTINGS: Readonly<GroupSettings> = Object.freeze({
+  description: null,
+  color: null,
+  maxMembers: null,
+  visibility: 'private',
+  archived: false,
+  rule: null,
+  creditLimitPerSession: null,
+});
+
 export interface GroupProfile {
   displayName: string;
   externalId: string | null;
   attributes: Record<string, unknown>;
+  settings: GroupSettings;
 }
+
+/** Who owns a group's membership: the identity provider that pushed it over SCIM, or Roster's admins. */
+export type GroupOwner = 'identityProvider' | 'roster';
 
 export interface GroupRecord extends GroupProfile {
   id: string;
   tenantId: string;
+  managedBy: GroupOwner;
   createdAt: string;
   updatedAt: string;
   version: number;

@@ -6,7 +6,7 @@ import { Errors } from './errors';
 import { GROUPS, listResponse, renderMany } from './kinds';
 import { listQueryFromRequest, listQueryFromSearch, projectionOf, wantsBody } from './list';
 import { applyPatch, planGroupPatch, readPatchOps } from './patch';
-import { etagOf, groupFromScim, groupResource, memberIdsOf, renderGroup, renderMember } from './resources';
+import { etagOf, groupFromScim, groupResource, memberIdsOf, renderGroup, renderMember, SCIM_SETTINGS_DEFAULTS } from './resources';
 import { STREAMED_OVER, writeStreamed } from './stream';
 import { groupDefinition } from './schemas';
 
@@ -48,16 +48,18 @@ export function registerGroupRoutes(router: Router, deps: ScimDeps): void {
 
   router.post('/Groups', async (req, res) => {
     const input = groupFromScim(req.body);
-    const group = await store.createGroup(principalOf(req).tenantId, input.profile, input.memberIds ?? [], { cause: causeOf(req) });
+    const group = await store.createGroup(principalOf(req).tenantId, { ...input.profile, settings: input.settings }, input.memberIds ?? [], { cause: causeOf(req) });
     res.location(`${baseUrlOf(req)}/Groups/${group.id}`);
     await answer(req, res, group, 201);
   });
 
   router.put('/Groups/:id', async (req, res) => {
     const input = groupFromScim(req.body);
-    // RFC 7644 §3.5.1: PUT replaces the resource; a body without members leaves none.
+    // RFC 7644 §3.5.1: PUT replaces the resource; a body without members leaves none. Settings the
+    // body does not name keep their values: identity providers never send the Roster extension, and
+    // a learning admin's description or member limit must survive their next push.
     const steps: GroupStep[] = [
-      { kind: 'update', apply: () => input.profile },
+      { kind: 'update', apply: (current) => ({ ...input.profile, settings: { ...current.settings, ...input.settings } }) },
       { kind: 'replaceMembers', userIds: input.memberIds ?? [] },
     ];
     const { group } = await store.changeGroup(principalOf(req).tenantId, req.params.id, steps, {
@@ -73,7 +75,11 @@ export function registerGroupRoutes(router: Router, deps: ScimDeps): void {
     if (plan.attributeOps.length) {
       steps.unshift({
         kind: 'update',
-        apply: (current) => groupFromScim(applyPatch(groupResource(current), plan.attributeOps, groupDefinition())).profile,
+        apply: (current) => {
+          // The patched resource says every SCIM setting: one it no longer names was removed.
+          const patched = groupFromScim(applyPatch(groupResource(current), plan.attributeOps, groupDefinition()));
+          return { ...patched.profile, settings: { ...current.settings, ...SCIM_SETTINGS_DEFAULTS, ...patched.settings } };
+        },
       });
     }
     const { group } = await store.changeGroup(principalOf(req).tenantId, req.params.id, steps, {

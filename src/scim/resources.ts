@@ -1,6 +1,6 @@
 import SCIMMY from 'scimmy';
 import { emailsOf } from '../membership/store';
-import type { GroupProfile, GroupRecord, GroupRef, Member, UserProfile, UserRecord } from '../membership/types';
+import type { GroupProfile, GroupRecord, GroupRef, GroupSettings, Member, UserProfile, UserRecord } from '../membership/types';
 import { coerceInbound } from './coerce';
 import { Errors } from './errors';
 import { isPlainObject, normaliseObject } from './normalise';
@@ -81,9 +81,17 @@ export function renderUser(user: UserRecord, groups: GroupRef[] | undefined, bas
 }
 
 export interface GroupInput {
-  profile: GroupProfile;
+  profile: Omit<GroupProfile, 'settings'>;
+  /** The settings the Roster extension carried (those it did not name are absent). */
+  settings: Partial<ScimGroupSettings>;
   memberIds: string[] | undefined;
 }
+
+/** The settings SCIM carries in the Roster group extension (a rule and a credit limit are the admin API's). */
+export type ScimGroupSettings = Pick<GroupSettings, 'description' | 'color' | 'maxMembers' | 'visibility' | 'archived'>;
+
+/** What a PATCH that removes an extension attribute leaves: its default. */
+export const SCIM_SETTINGS_DEFAULTS: Readonly<ScimGroupSettings> = { description: null, color: null, maxMembers: null, visibility: 'private', archived: false };
 
 export const renderMember = (m: Member, base: string) => ({ value: m.userId, $ref: `${base}/Users/${m.userId}`, display: m.displayName ?? m.userName, type: 'User' });
 
@@ -96,16 +104,49 @@ export function groupFromScim(body: unknown): GroupInput {
   const coerced = validate(SCIMMY.Schemas.Group, normaliseObject(others, groupDefinition()));
   const displayName = coerced.displayName;
   if (typeof displayName !== 'string' || !displayName.trim()) throw Errors.invalidValue('displayName is required and must be a non-empty string');
-  const attributes: Record<string, unknown> = {};
-  const ext = coerced[ROSTER_GROUP_SCHEMA];
-  if (isPlainObject(ext) && Object.keys(ext).length) attributes[ROSTER_GROUP_SCHEMA] = ext;
   return {
     profile: {
       displayName,
       externalId: typeof coerced.externalId === 'string' ? coerced.externalId : null,
-      attributes,
+      attributes: {},
     },
+    settings: settingsOfExtension(coerced[ROSTER_GROUP_SCHEMA]),
     memberIds: members === undefined || members === null ? undefined : memberIdsOf(members),
+  };
+}
+
+/** The settings named in a (scimmy-validated) Roster extension object. */
+function settingsOfExtension(ext: unknown): Partial<ScimGroupSettings> {
+  if (!isPlainObject(ext)) return {};
+  const out: Partial<ScimGroupSettings> = {};
+  if (typeof ext.description === 'string') out.description = ext.description;
+  if (typeof ext.color === 'string') out.color = ext.color;
+  if (typeof ext.maxMembers === 'number') {
+    if (!Number.isSafeInteger(ext.maxMembers) || ext.maxMembers < 0) throw Errors.invalidValue(`${ROSTER_GROUP_SCHEMA}:maxMembers must be a whole number, 0 or more (got ${ext.maxMembers})`);
+    out.maxMembers = ext.maxMembers;
+  }
+  if (ext.visibility !== undefined) {
+    if (ext.visibility !== 'private' && ext.visibility !== 'public') throw Errors.invalidValue(`${ROSTER_GROUP_SCHEMA}:visibility must be "private" or "public" (got ${JSON.stringify(ext.visibility)})`);
+    out.visibility = ext.visibility;
+  }
+  if (typeof ext.archived === 'boolean') out.archived = ext.archived;
+  if (out.color !== undefined && out.color !== null && out.color.length > 20) throw Errors.invalidValue(`${ROSTER_GROUP_SCHEMA}:color is longer than 20 characters`);
+  return out;
+}
+
+/**
+ * The Roster extension of a group's resource: present when any setting differs from its default,
+ * and then with visibility and archived always said.
+ */
+function extensionOf(s: GroupSettings): Record<string, unknown> | undefined {
+  const d = SCIM_SETTINGS_DEFAULTS;
+  if (s.description === d.description && s.color === d.color && s.maxMembers === d.maxMembers && s.visibility === d.visibility && s.archived === d.archived) return undefined;
+  return {
+    ...(s.description !== null ? { description: s.description } : {}),
+    ...(s.color !== null ? { color: s.color } : {}),
+    ...(s.maxMembers !== null ? { maxMembers: s.maxMembers } : {}),
+    visibility: s.visibility,
+    archived: s.archived,
   };
 }
 
@@ -127,17 +168,20 @@ export function memberIdsOf(value: unknown): string[] {
 
 /** The Group resource without members (PATCH applies attribute operations to this). */
 export function groupResource(group: GroupProfile): Record<string, unknown> {
-  return { displayName: group.displayName, ...(group.externalId !== null ? { externalId: group.externalId } : {}), ...group.attributes };
+  const ext = extensionOf(group.settings);
+  return { displayName: group.displayName, ...(group.externalId !== null ? { externalId: group.externalId } : {}), ...group.attributes, ...(ext ? { [ROSTER_GROUP_SCHEMA]: ext } : {}) };
 }
 
 export function renderGroup(group: GroupRecord, members: Member[] | undefined, base: string): Record<string, unknown> {
+  const ext = extensionOf(group.settings);
   return {
-    schemas: group.attributes[ROSTER_GROUP_SCHEMA] ? [GROUP_SCHEMA, ROSTER_GROUP_SCHEMA] : [GROUP_SCHEMA],
+    schemas: ext ? [GROUP_SCHEMA, ROSTER_GROUP_SCHEMA] : [GROUP_SCHEMA],
     id: group.id,
     ...(group.externalId !== null ? { externalId: group.externalId } : {}),
     displayName: group.displayName,
     ...(members ? { members: members.map((m) => renderMember(m, base)) } : {}),
     ...group.attributes,
+    ...(ext ? { [ROSTER_GROUP_SCHEMA]: ext } : {}),
     meta: {
       resourceType: 'Group',
       created: group.createdAt,

@@ -1,7 +1,7 @@
 // Resolves filter and sort paths against the scimmy schema definitions (names are case-insensitive in
 // SCIM) and says where each attribute lives: a column, the `data` JSON, a child table or a constant.
 import type SCIMMY from 'scimmy';
-import { definitionFor, ENTERPRISE_USER_SCHEMA, type ResourceType } from '../schemas';
+import { definitionFor, ENTERPRISE_USER_SCHEMA, ROSTER_GROUP_SCHEMA, type ResourceType } from '../schemas';
 import { FilterError, UnknownAttributeError, type AttrPath, type Filter } from './parse';
 
 export type Attribute = SCIMMY.Types.Attribute;
@@ -130,6 +130,7 @@ export function isCaseExact(r: ResolvedPath): boolean {
 }
 
 const ENT = ENTERPRISE_USER_SCHEMA;
+const ROSTER = ROSTER_GROUP_SCHEMA;
 
 const col = (
   table: Extract<Field, { kind: 'column' }>['table'],
@@ -165,6 +166,11 @@ const COLUMNS: Record<ResourceType, Record<string, Field>> = {
     'meta.resourceType': { kind: 'constant', value: 'Group' },
     'meta.location': unfilterable('meta.location cannot be used in a filter'),
     'meta.version': unfilterable('meta.version cannot be used in a filter'),
+    [`${ROSTER}:description`]: col('groups', 'description'),
+    [`${ROSTER}:color`]: col('groups', 'color'),
+    [`${ROSTER}:maxMembers`]: col('groups', 'max_members'),
+    [`${ROSTER}:visibility`]: col('groups', 'visibility', { nullable: false }),
+    [`${ROSTER}:archived`]: col('groups', 'archived', { nullable: false }),
   },
 };
 
