@@ -8,6 +8,7 @@ import { adminRouter } from './admin/router';
 import { AssignmentStore } from './enrollment/assignments';
 import { ContentStore } from './enrollment/content';
 import { Directory } from './enrollment/directory';
+import { People } from './membership/people';
 import { EnrollmentStore } from './enrollment/enrollments';
 import { registerEnrollmentRules } from './enrollment/rules';
 import { routeTemplate, type Metrics } from './metrics';
@@ -86,6 +87,8 @@ export function createApp(deps: AppDeps): Express {
       syncLog: deps.syncLog,
       webhooks,
       directory: new Directory(deps.db),
+      store: deps.store,
+      people: new People(deps.db, deps.store),
       log: deps.log,
     }),
   );

@@ -5,6 +5,7 @@ import { keepStatisticsCurrent, migrateLatest, openDb, type Db } from './db/knex
 import { createLogger } from './log';
 import { AssignmentStore } from './enrollment/assignments';
 import { MembershipStore } from './membership/store';
+import { userRuleCompiler } from './scim/rules';
 import { Metrics } from './metrics';
 import { Dispatcher } from './outbox/dispatcher';
 import { LogCommandError, runLogCommand } from './synclog/cli';
@@ -105,7 +106,7 @@ async function serve(config: Config): Promise<void> {
   const stopRecertification = recertifyHourly(db, syncLog, log);
   const tenancy = new Tenancy(db);
   await bootstrap(tenancy);
-  const store = new MembershipStore(db);
+  const store = new MembershipStore(db, userRuleCompiler(db.dialect));
   const app = createApp({ config, db, store, tenancy, syncLog, metrics, log });
   const dispatcher = new Dispatcher(db, log, config.webhooks);
   dispatcher.start();

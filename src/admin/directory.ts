@@ -39,8 +39,10 @@ export function directoryRouter(directory: Directory): Router {
   const tenantOf = (req: Request) => principalOf(req).tenantId;
 
   router.get('/groups', async (req, res) => {
-    onlyParams(req, ['limit', 'cursor']);
-    const page = await directory.groups(tenantOf(req), { limit: limitOf(req), after: decodeCursor(req.query.cursor) });
+    onlyParams(req, ['limit', 'cursor', 'archived']);
+    const archived = single(req, 'archived') ?? 'exclude';
+    if (archived !== 'exclude' && archived !== 'include' && archived !== 'only') throw AdminErrors.invalidQuery('archived must be exclude (the default: active groups only), include or only');
+    const page = await directory.groups(tenantOf(req), { limit: limitOf(req), after: decodeCursor(req.query.cursor), archived });
     res.json({ items: page.items, next: encodeCursor(page.next) });
   });
 

@@ -51,6 +51,15 @@ export function toAdminError(err: unknown, requestId: string): AdminError {
       case 'unknownMembers':
       case 'invalid':
         return new AdminError(400, 'invalid', err.message, err.details);
+      case 'inactiveMembers':
+        return new AdminError(400, 'inactiveUsers', err.message, err.details);
+      case 'groupFull':
+        return new AdminError(409, 'groupFull', err.message, err.details);
+      case 'groupArchived':
+        return new AdminError(409, 'archived', err.message, err.details);
+      case 'managedByIdentityProvider':
+      case 'managedByRule':
+        return new AdminError(409, err.code, err.message, err.details);
     }
   }
   const e = err as { type?: string; name?: string; code?: string };

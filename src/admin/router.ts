@@ -11,6 +11,9 @@ import type { SyncLog } from '../synclog/sync-log';
 import { assignmentsRouter } from './assignments';
 import { contentRouter } from './content';
 import { directoryRouter } from './directory';
+import { groupsRouter } from './groups';
+import type { MembershipStore } from '../membership/store';
+import type { People } from '../membership/people';
 import type { Directory } from '../enrollment/directory';
 import { syncLogRouter } from './sync-log';
 import { webhooksRouter } from './webhooks';
@@ -24,6 +27,8 @@ export interface AdminDeps {
   syncLog: SyncLog;
   webhooks: WebhookStore;
   directory: Directory;
+  store: MembershipStore;
+  people: People;
   log: Logger;
 }
 
@@ -38,6 +43,7 @@ export function adminRouter(deps: AdminDeps): Router {
   router.use('/content', contentRouter(deps.content));
   router.use(assignmentsRouter(deps.assignments, deps.enrollments));
   router.use(directoryRouter(deps.directory));
+  router.use(groupsRouter(deps.store, deps.people, deps.directory));
   router.use('/sync-log', syncLogRouter(deps.syncLog));
   router.use('/webhooks', webhooksRouter(deps.webhooks));
   router.use((req, _res, next) => next(AdminErrors.routeNotFound(req.method, req.path)));

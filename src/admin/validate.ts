@@ -6,8 +6,26 @@ import progress from '../../schemas/progress.json';
 import reconcile from '../../schemas/reconcile.json';
 import contentUpdate from '../../schemas/content-update.json';
 import webhookCreate from '../../schemas/webhook-create.json';
+import groupCreate from '../../schemas/group-create.json';
+import groupUpdate from '../../schemas/group-update.json';
+import groupMembersAdd from '../../schemas/group-members-add.json';
+import userGroupsSet from '../../schemas/user-groups-set.json';
+import usersGroupsSet from '../../schemas/users-groups-set.json';
 import type { AssignmentInput, AssignmentUpdate } from '../enrollment/assignments';
+import type { PersonRef } from '../membership/people';
 import { AdminErrors } from './errors';
+
+/** A group's name and settings as the admin API takes them. */
+export interface GroupInput {
+  displayName: string;
+  externalId?: string | null;
+  description?: string | null;
+  color?: string | null;
+  maxMembers?: number | null;
+  visibility?: 'private' | 'public';
+  rule?: string | null;
+  creditLimitPerSession?: number | null;
+}
 
 const ajv = new Ajv({ allErrors: true, strict: true });
 
@@ -20,6 +38,11 @@ export const Bodies = {
   reconcile: ajv.compile<{ dryRun?: boolean }>(reconcile),
   progress: ajv.compile<{ progress?: number; completed?: true }>(progress),
   webhookCreate: ajv.compile<{ url: string; events: string[]; secret?: string }>(webhookCreate),
+  groupCreate: ajv.compile<GroupInput>(groupCreate),
+  groupUpdate: ajv.compile<Partial<GroupInput> & { archived?: boolean; dryRun?: boolean }>(groupUpdate),
+  groupMembersAdd: ajv.compile<{ users?: PersonRef[]; department?: string; copyFrom?: string }>(groupMembersAdd),
+  userGroupsSet: ajv.compile<{ groupIds: string[] }>(userGroupsSet),
+  usersGroupsSet: ajv.compile<{ userIds: string[]; groupIds: string[] }>(usersGroupsSet),
 };
 
 /** The body, typed, or a 400 listing every problem with its JSON path. */

@@ -134,7 +134,10 @@ export class AssignmentStore {
    */
   private async lockGroup(tx: Tx, tenantId: string, groupId: string): Promise<boolean> {
     const { sql, bindings } = lockGroupStatement(tx.dialect, tenantId, groupId, 'for update');
-    return (await tx.query(sql, bindings)).length > 0;
+    const [group] = await tx.query<{ archived: boolean | number }>(sql, bindings);
+    // An archived group is read-only: its assignments stay as they are until it is unarchived.
+    if (group && toBool(group.archived)) throw StoreErrors.groupArchived(groupId);
+    return group !== undefined;
   }
 
   /** Changes an assignment's options (not its group or content). */

@@ -1,7 +1,8 @@
 import type { Db } from '../db/knex';
 import { placeholders } from '../db/sql';
-import { toBool, type UserRow } from '../db/tables';
-import { groupsFromJson, userGroupsJson, type GroupsJson } from '../membership/store';
+import { toBool, type GroupRow, type UserRow } from '../db/tables';
+import { groupsFromJson, settingsFromRow, userGroupsJson, type GroupsJson } from '../membership/store';
+import type { GroupOwner, GroupSettings } from '../membership/types';
 
 /** A keyset position in a list ordered by (createdAt, id): the last item of the page before. */
 export interface After {
@@ -14,11 +15,13 @@ export interface Page<T> {
   next: After | null;
 }
 
-/** A group as the admin API lists it: what it is, and how much hangs on it. */
-export interface GroupOverview {
+/** A group as the admin API lists it: what it is, its settings, and how much hangs on it. */
+export interface GroupOverview extends GroupSettings {
   id: string;
   displayName: string;
   externalId: string | null;
+  /** Who owns the membership: `identityProvider` (pushed over SCIM) or `roster` (its admins, or its rule). */
+  managedBy: GroupOwner;
   createdAt: string;
   updatedAt: string;
   members: number;
@@ -86,12 +89,13 @@ export class Directory {
   constructor(private readonly db: Db) {}
 
   /** The tenant's groups with their member, assignment, bot and persona counts (counted per page). */
-  async groups(tenantId: string, opts: { limit: number; after?: After; ids?: readonly string[] }): Promise<Page<GroupOverview>> {
+  async groups(tenantId: string, opts: { limit: number; after?: After; ids?: readonly string[]; archived?: 'exclude' | 'include' | 'only' }): Promise<Page<GroupOverview>> {
     const after = keyset('g', opts.after);
-    const only = opts.ids ? ` and g.id in (${placeholders(opts.ids)})` : '';
+    const archived = opts.archived === 'only' ? ' and g.archived' : opts.archived === 'exclude' ? ' and not g.archived' : '';
+    const only = (opts.ids ? ` and g.id in (${placeholders(opts.ids)})` : '') + archived;
     const assigned = (kind: string) => `(select count(*) from assignments a join content c on c.id = a.content_id where a.group_id = g.id and c.kind = '${kind}')`;
-    const rows = await this.db.read<{ id: string; display_name: string; external_id: string | null; created_at: string; updated_at: string; members: number | string; assignments: number | string; bots: number | string; personas: number | string }>(
-      `select g.id, g.display_name, g.external_id, g.created_at, g.updated_at,
+    const rows = await this.db.read<GroupRow & { members: number | string; assignments: number | string; bots: number | string; personas: number | string }>(
+      `select g.*,
               (select count(*) from memberships m where m.group_id = g.id) as members,
               (select count(*) from assignments a where a.group_id = g.id) as assignments,
               ${assigned('bot')} as bots, ${assigned('persona')} as personas
@@ -103,6 +107,8 @@ export class Directory {
       id: r.id,
       displayName: r.display_name,
       externalId: r.external_id,
+      managedBy: r.managed_by,
+      ...settingsFromRow(r),
       createdAt: r.created_at,
       updatedAt: r.updated_at,
       members: Number(r.members),

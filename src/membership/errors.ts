@@ -7,7 +7,17 @@ export type StoreErrorCode =
   | 'versionMismatch'
   | 'unknownMembers'
   | 'conflict'
-  | 'invalid';
+  | 'invalid'
+  /** The change would leave the group more members than its maxMembers. */
+  | 'groupFull'
+  /** The group is archived: read-only until unarchived. */
+  | 'groupArchived'
+  /** The group's membership is its identity provider's (not the admin API's). */
+  | 'managedByIdentityProvider'
+  /** The group's membership is its rule's. */
+  | 'managedByRule'
+  /** Admins add active users only. */
+  | 'inactiveMembers';
 
 export class StoreError extends Error {
   constructor(
@@ -27,10 +37,24 @@ export const StoreErrors = {
   userNameTaken: (userName: string) => new StoreError('userNameTaken', `userName "${userName}" is already taken`, { userName }),
   versionMismatch: (kind: 'User' | 'Group', id: string) =>
     new StoreError('versionMismatch', `${kind} ${id} has changed since the version given in If-Match`, { id }),
+  groupFull: (id: string, name: string, max: number, count: number) =>
+    new StoreError('groupFull', `Group "${name}" allows at most ${max} member${max === 1 ? '' : 's'}; this change would leave ${count}`, { id, maxMembers: max, members: count }),
+  groupArchived: (id: string) => new StoreError('groupArchived', `Group ${id} is archived and read-only; unarchive it first (archived: false)`, { id }),
+  managedByIdentityProvider: (id: string, name: string, what = 'its members') =>
+    new StoreError('managedByIdentityProvider', `Group "${name}" is pushed by an identity provider, which owns ${what}; change it there`, { id }),
+  managedByRule: (id: string, name: string) =>
+    new StoreError('managedByRule', `Group "${name}" has a membership rule: its members are exactly the users the rule matches; change the rule instead`, { id }),
+  inactiveMembers: (ids: string[]) =>
+    new StoreError('inactiveMembers', `only active users can be added; ${list(ids)} ${ids.length === 1 ? 'is' : 'are'} deactivated`, { ids: ids.slice(0, 100) }),
   unknownMembers: (ids: string[]) =>
     new StoreError(
       'unknownMembers',
-      `member${ids.length === 1 ? '' : 's'} ${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ` and ${ids.length - 5} more` : ''} ${ids.length === 1 ? 'is not a user' : 'are not users'} of this tenant`,
+      `member${ids.length === 1 ? '' : 's'} ${list(ids)} ${ids.length === 1 ? 'is not a user' : 'are not users'} of this tenant`,
       { ids: ids.slice(0, 100) },
     ),
 };
+
+/** The first ids of a list, for a message. */
+function list(ids: string[]): string {
+  return `${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ` and ${ids.length - 5} more` : ''}`;
+}

@@ -6,7 +6,29 @@ import { insertRows, insertStatements, placeholders, updateStatement } from '../
 import { chunks, fromJson, now, toBool, type GroupRow, type UserRow } from '../db/tables';
 import { StoreError, StoreErrors } from './errors';
 import { Hooks } from './hooks';
-import { DEFAULT_GROUP_SETTINGS, type Cause, type GroupOwner, type GroupProfile, type GroupRef, type GroupRecord, type GroupSettings, type GroupStep, type Member, type UserProfile, type UserRecord } from './types';
+import { DEFAULT_GROUP_SETTINGS, type RuleCompiler, type Cause, type GroupOwner, type GroupProfile, type GroupRef, type GroupRecord, type GroupSettings, type GroupStep, type Member, type UserProfile, type UserRecord } from './types';
+
+/** What a group change did: the group as it is now, and who joined and left. */
+export interface GroupChange {
+  group: GroupRecord;
+  added: string[];
+  removed: string[];
+}
+
+/** Who a rule would bring into a group and take out of it (the first of each, and how many). */
+export interface RulePreview {
+  join: { count: number; users: { id: string; userName: string }[] };
+  leave: { count: number; users: { id: string; userName: string }[] };
+}
+
+interface RuleGroupRow {
+  id: string;
+  rule: string;
+}
+
+const noRules: RuleCompiler = () => {
+  throw new StoreError('invalid', 'membership rules are not available in this store');
+};
 
 /** A group to create: settings not given take their defaults. */
 export type NewGroup = Omit<GroupProfile, 'settings'> & { settings?: Partial<GroupSettings> };
@@ -41,7 +63,14 @@ export interface ListResult<T> {
 export class MembershipStore {
   readonly hooks = new Hooks();
 
-  constructor(private readonly db: Db) {}
+  /**
+   * `compileRule` turns a rule group's rule (a SCIM filter on users) into SQL and an in-memory
+   * matcher; the store knows no SCIM, so the transport hands it in.
+   */
+  constructor(
+    private readonly db: Db,
+    private readonly compileRule: RuleCompiler = noRules,
+  ) {}
 
   // ---------- users ----------
 
@@ -74,13 +103,16 @@ export class MembershipStore {
     return this.write(opts, async (tx) => {
       const at = now();
       const user: UserRecord = { ...profile, id: newId(), tenantId, createdAt: at, updatedAt: at, version: 1 };
+      let rules: RuleGroupRow[];
       try {
         const row = opts.passwordHash === undefined ? userToRow(user) : { ...userToRow(user), password_hash: opts.passwordHash };
-        await tx.batch([...insertStatements('users', [row]), ...insertStatements('user_emails', emailRows(user))]);
+        // The tenant's rule groups come back in the same round trip as the inserts.
+        rules = (await tx.pipeline<RuleGroupRow>([this.ruleGroupsStatement(tenantId), ...insertStatements('users', [row]), ...insertStatements('user_emails', emailRows(user))]))[0]!;
       } catch (err) {
         throw translateUserConflict(err, profile.userName);
       }
       await this.hooks.emit(tx, { type: 'user.created', tenantId, user, cause: opts.cause });
+      await this.applyRulesToUser(tx, user, rules, opts.cause);
       return user;
     });
   }
@@ -96,7 +128,11 @@ export class MembershipStore {
     opts: WriteOptions,
   ): Promise<UserRecord> {
     return this.write(opts, async (tx) => {
-      const previous = await this.lockUser(tx, tenantId, id);
+      // Rule groups first (FOR KEY SHARE), then the user: a group change locks its group before its
+      // members, and so must this, which may join or leave rule groups.
+      const [rules, [row]] = (await tx.pipeline([this.ruleGroupsStatement(tenantId), this.lockUserStatement(tenantId, id)])) as [RuleGroupRow[], UserRow[]];
+      if (!row) throw StoreErrors.userNotFound(id);
+      const previous = userFromRow(row);
       if (opts.ifVersion !== undefined && opts.ifVersion !== previous.version) throw StoreErrors.versionMismatch('User', id);
       const profile = await change(previous);
       // No change: no write, no event (a new password is a change, though it shows nowhere).
@@ -128,6 +164,7 @@ export class MembershipStore {
           cause: opts.cause,
         });
       }
+      await this.applyRulesToUser(tx, user, rules, opts.cause);
       return user;
     });
   }
@@ -228,11 +265,15 @@ export class MembershipStore {
       const at = now();
       const managedBy: GroupOwner = opts.cause.source === 'scim' ? 'identityProvider' : 'roster';
       const group: GroupRecord = { ...profile, settings: { ...DEFAULT_GROUP_SETTINGS, ...profile.settings }, id: newId(), tenantId, managedBy, createdAt: at, updatedAt: at, version: 1 };
+      const { rule, maxMembers } = group.settings;
+      checkSettingsChange({ ...group, settings: { ...DEFAULT_GROUP_SETTINGS } }, group, opts.cause);
+      if (rule !== null && memberIds.length) throw StoreErrors.managedByRule(group.id, group.displayName);
       const unknown = await unknownUsers(tx, tenantId, memberIds);
       if (unknown.length) throw StoreErrors.unknownMembers(unknown);
       await insertRows(tx, 'groups', [groupToRow(group)]);
       await this.hooks.emit(tx, { type: 'group.created', tenantId, group, cause: opts.cause });
-      const added = await insertMembers(tx, tenantId, group.id, memberIds);
+      const added = rule !== null && !group.settings.archived ? (await this.applyRule(tx, tenantId, group.id, rule)).joined : await insertMembers(tx, tenantId, group.id, memberIds);
+      if (maxMembers !== null && added.length > maxMembers) throw StoreErrors.groupFull(group.id, group.displayName, maxMembers, added.length);
       if (added.length) await this.hooks.emit(tx, { type: 'membership.added', tenantId, groupId: group.id, userIds: added, cause: opts.cause });
       return group;
     });
@@ -244,12 +285,29 @@ export class MembershipStore {
    * members named in the steps, not with the size of the group (except replaceMembers, which must
    * compare against the whole current set).
    */
-  async changeGroup(
-    tenantId: string,
-    id: string,
-    steps: GroupStep[],
-    opts: WriteOptions,
-  ): Promise<{ group: GroupRecord; added: string[]; removed: string[] }> {
+  async changeGroup(tenantId: string, id: string, steps: GroupStep[], opts: WriteOptions): Promise<GroupChange> {
+    const [change] = await this.changeGroups(tenantId, [{ groupId: id, steps }], opts);
+    return change!;
+  }
+
+  /**
+   * Changes several groups in one transaction (an admin setting a user's groups): all or nothing.
+   * The groups are locked in id order, so two such changes never wait on each other in a circle.
+   */
+  async changeGroups(tenantId: string, changes: { groupId: string; steps: GroupStep[] }[], opts: WriteOptions): Promise<GroupChange[]> {
+    if (new Set(changes.map((c) => c.groupId)).size !== changes.length) throw new StoreError('invalid', 'a group may be named once per change');
+    const ordered = [...changes].sort((a, b) => (a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0));
+    const bumps = new Map<string, number>();
+    const results = await this.write(opts, async (tx) => {
+      const out = new Map<string, GroupChange>();
+      for (const c of ordered) out.set(c.groupId, await this.changeOneGroup(tx, tenantId, c.groupId, c.steps, opts, (v) => bumps.set(c.groupId, v)));
+      return changes.map((c) => out.get(c.groupId)!);
+    });
+    for (const r of results) r.group.version = bumps.get(r.group.id) ?? r.group.version;
+    return results;
+  }
+
+  private async changeOneGroup(tx: Tx, tenantId: string, id: string, steps: GroupStep[], opts: WriteOptions, onVersion: (v: number) => void): Promise<GroupChange> {
     // Members added or removed, and nothing else, need the group to stay (and keep its assignments)
     // until this commits, not to stay unchanged: on PostgreSQL they hold its row FOR KEY SHARE, as a
     // membership insert's foreign-key check does, so concurrent member changes of one group run side
@@ -257,71 +315,97 @@ export class MembershipStore {
     // Anything that reads the group to change it (a profile change, If-Match, replacing or removing
     // all members) and anything that fans out to its members (assign, unassign, change an
     // assignment) holds it FOR UPDATE, which waits for those and holds them off (rules 1 and 3).
+    // A group with a member limit is counted after the change, so its member changes hold it FOR
+    // UPDATE too: two additions must not both see room for one.
     const deltaOnly = opts.ifVersion === undefined && steps.every((s) => s.kind === 'addMembers' || s.kind === 'removeMembers');
+    const memberSteps = steps.some((s) => s.kind !== 'update');
     const named = [...new Set(steps.flatMap((s) => (s.kind === 'addMembers' || s.kind === 'replaceMembers' ? s.userIds : [])))];
-    let bumped: number | undefined;
-    const result = await this.write(opts, async (tx) => {
-      // The members named that exist, and the group under its lock: one round trip.
-      const found = await tx.pipeline<{ id: string }>([...chunks(named, 500).map((part) => knownUsers(tenantId, part)), lockGroupStatement(this.db.dialect, tenantId, id, deltaOnly ? 'for key share' : 'for update')]);
-      const [groupRow] = found.pop() as unknown as GroupRow[];
-      const known = new Set(found.flat().map((r) => r.id));
-      const unknown = named.filter((u) => !known.has(u));
-      // A missing group is a 404, and a stale If-Match a 412, before unknown members are a 400.
-      if (!groupRow) throw StoreErrors.groupNotFound(id);
-      const previous = groupFromRow(groupRow);
-      if (opts.ifVersion !== undefined && opts.ifVersion !== previous.version) throw StoreErrors.versionMismatch('Group', id);
-      if (unknown.length) throw StoreErrors.unknownMembers(unknown);
-      const added = new Set<string>();
-      const removed = new Set<string>();
-      const noteAdded = (ids: string[]) => ids.forEach((u) => (removed.delete(u) ? undefined : added.add(u)));
-      const noteRemoved = (ids: string[]) => ids.forEach((u) => (added.delete(u) ? undefined : removed.add(u)));
-      let profile: GroupProfile = { displayName: previous.displayName, externalId: previous.externalId, attributes: previous.attributes, settings: previous.settings };
-      let profileChanged = false;
+    // The members named that exist, and the group under its lock: one round trip.
+    const lockStatements = lockForChange(this.db.dialect, tenantId, id, deltaOnly);
+    const found = await tx.pipeline<{ id: string; active: boolean | number }>([...chunks(named, 500).map((part) => knownUsers(tenantId, part)), ...lockStatements]);
+    const locks = found.splice(found.length - lockStatements.length) as unknown as GroupRow[][];
+    // Neither of two lock statements found it when its limit was set or lifted between them: lock it plainly.
+    const groupRow = locks.flat()[0] ?? (lockStatements.length > 1 ? (await tx.query<GroupRow>(lockGroupStatement(this.db.dialect, tenantId, id, 'for update').sql, [tenantId, id]))[0] : undefined);
+    const known = new Map(found.flat().map((r) => [r.id, toBool(r.active)]));
+    const unknown = named.filter((u) => !known.has(u));
+    // A missing group is a 404, and a stale If-Match a 412, before unknown members are a 400.
+    if (!groupRow) throw StoreErrors.groupNotFound(id);
+    const previous = groupFromRow(groupRow);
+    if (opts.ifVersion !== undefined && opts.ifVersion !== previous.version) throw StoreErrors.versionMismatch('Group', id);
+    if (unknown.length) throw StoreErrors.unknownMembers(unknown);
+    if (memberSteps) checkMembershipOwner(previous, opts.cause);
+    const inactive = opts.cause.source === 'admin' ? named.filter((u) => known.get(u) === false) : [];
+    if (inactive.length) throw StoreErrors.inactiveMembers(inactive);
+    const added = new Set<string>();
+    const removed = new Set<string>();
+    const noteAdded = (ids: string[]) => ids.forEach((u) => (removed.delete(u) ? undefined : added.add(u)));
+    const noteRemoved = (ids: string[]) => ids.forEach((u) => (added.delete(u) ? undefined : removed.add(u)));
+    let profile: GroupProfile = { displayName: previous.displayName, externalId: previous.externalId, attributes: previous.attributes, settings: previous.settings };
+    let profileChanged = false;
 
-      for (const step of steps) {
-        switch (step.kind) {
-          case 'update': {
-            const next = step.apply(profile);
-            if (!isDeepStrictEqual(next, profile)) profileChanged = true;
-            profile = next;
-            break;
-          }
-          case 'addMembers':
-            noteAdded(await insertMembers(tx, tenantId, id, step.userIds));
-            break;
-          case 'removeMembers':
-            noteRemoved(await deleteMembers(tx, tenantId, id, step.userIds));
-            break;
-          case 'removeAllMembers':
-            noteRemoved(await deleteAllMembers(tx, tenantId, id));
-            break;
-          case 'replaceMembers': {
-            const wanted = new Set(step.userIds);
-            const current = await memberIdsOf(tx, tenantId, id);
-            const currentSet = new Set(current);
-            noteRemoved(await deleteMembers(tx, tenantId, id, current.filter((u) => !wanted.has(u))));
-            noteAdded(await insertMembers(tx, tenantId, id, [...wanted].filter((u) => !currentSet.has(u))));
-            break;
-          }
+    for (const step of steps) {
+      switch (step.kind) {
+        case 'update': {
+          const next = step.apply(profile);
+          if (!isDeepStrictEqual(next, profile)) profileChanged = true;
+          profile = next;
+          break;
+        }
+        case 'addMembers':
+          noteAdded(await insertMembers(tx, tenantId, id, step.userIds));
+          break;
+        case 'removeMembers':
+          noteRemoved(await deleteMembers(tx, tenantId, id, step.userIds));
+          break;
+        case 'removeAllMembers':
+          noteRemoved(await deleteAllMembers(tx, tenantId, id));
+          break;
+        case 'replaceMembers': {
+          const wanted = new Set(step.userIds);
+          const current = await memberIdsOf(tx, tenantId, id);
+          const currentSet = new Set(current);
+          noteRemoved(await deleteMembers(tx, tenantId, id, current.filter((u) => !wanted.has(u))));
+          noteAdded(await insertMembers(tx, tenantId, id, [...wanted].filter((u) => !currentSet.has(u))));
+          break;
         }
       }
+    }
+    if (profileChanged) {
+      checkSettingsChange(previous, profile, opts.cause);
+      // A new rule, or a rule group taken out of the archive, is evaluated now, set-based.
+      const s = profile.settings;
+      if (s.rule !== null && !s.archived && (s.rule !== previous.settings.rule || previous.settings.archived)) {
+        const delta = await this.applyRule(tx, tenantId, id, s.rule);
+        noteAdded(delta.joined);
+        noteRemoved(delta.left);
+      }
+    }
+    const membersChanged = added.size > 0 || removed.size > 0;
+    if (!profileChanged && !membersChanged) return { group: previous, added: [], removed: [] };
+    // Read-only, except for taking it out of the archive (which may come with other changes).
+    if (previous.settings.archived && profile.settings.archived) throw StoreErrors.groupArchived(id);
+    const max = profile.settings.maxMembers;
+    if (max !== null && (added.size > 0 || max !== previous.settings.maxMembers)) {
+      const count = await countMembersIn(tx, tenantId, id);
+      if (count > max) throw StoreErrors.groupFull(id, profile.displayName, max, count);
+    }
+    const group: GroupRecord = { ...profile, id, tenantId, managedBy: previous.managedBy, createdAt: previous.createdAt, updatedAt: now(), version: previous.version + 1 };
+    this.bumpVersion(tx, group, previous, onVersion);
+    if (profileChanged) await this.hooks.emit(tx, { type: 'group.updated', tenantId, group, cause: opts.cause });
+    if (added.size) await this.hooks.emit(tx, { type: 'membership.added', tenantId, groupId: id, userIds: [...added], cause: opts.cause });
+    if (removed.size) await this.hooks.emit(tx, { type: 'membership.removed', tenantId, groupId: id, userIds: [...removed], cause: opts.cause });
+    return { group, added: [...added], removed: [...removed] };
+  }
 
-      const membersChanged = added.size > 0 || removed.size > 0;
-      if (!profileChanged && !membersChanged) return { group: previous, added: [], removed: [] };
-      const group: GroupRecord = { ...profile, id, tenantId, managedBy: previous.managedBy, createdAt: previous.createdAt, updatedAt: now(), version: previous.version + 1 };
-      // The new version is written with the events and change records, in the COMMIT's round trip.
-      // Under FOR KEY SHARE another member change may have bumped it since it was read: the version
-      // is counted in SQL, and the one this change made comes back from RETURNING.
-      const { version: _counted, ...columns } = { ...changedColumns(groupToRow(group), groupToRow(previous)), updated_at: group.updatedAt };
-      const update = updateStatement('groups', tenantId, id, columns);
-      tx.executeLater<{ version: number }>({ sql: `${update.sql.replace(' set ', ' set version = version + 1, ')} returning version`, bindings: update.bindings }, ([row]) => (bumped = row?.version));
-      if (profileChanged) await this.hooks.emit(tx, { type: 'group.updated', tenantId, group, cause: opts.cause });
-      if (added.size) await this.hooks.emit(tx, { type: 'membership.added', tenantId, groupId: id, userIds: [...added], cause: opts.cause });
-      if (removed.size) await this.hooks.emit(tx, { type: 'membership.removed', tenantId, groupId: id, userIds: [...removed], cause: opts.cause });
-      return { group, added: [...added], removed: [...removed] };
-    });
-    if (bumped !== undefined) result.group.version = bumped;
-    return result;
+  /**
+   * Writes the group's changed columns and its new version with the COMMIT (deferred). Under FOR KEY
+   * SHARE another member change may have bumped the version since it was read: it is counted in
+   * SQL, and the one this change made comes back from RETURNING.
+   */
+  private bumpVersion(tx: Tx, group: GroupRecord, previous: GroupRecord, onVersion: (v: number) => void): void {
+    const { version: _counted, ...columns } = { ...changedColumns(groupToRow(group), groupToRow(previous)), updated_at: group.updatedAt };
+    const update = updateStatement('groups', group.tenantId, group.id, columns);
+    tx.executeLater<{ version: number }>({ sql: `${update.sql.replace(' set ', ' set version = version + 1, ')} returning version`, bindings: update.bindings }, ([row]) => row && onVersion(row.version));
   }
 
   addMembers(tenantId: string, groupId: string, userIds: string[], opts: WriteOptions) {
@@ -341,6 +425,7 @@ export class MembershipStore {
     await this.write(opts, async (tx) => {
       const group = await this.lockGroup(tx, tenantId, id);
       if (opts.ifVersion !== undefined && opts.ifVersion !== group.version) throw StoreErrors.versionMismatch('Group', id);
+      if (opts.cause.source === 'admin' && group.managedBy === 'identityProvider') throw StoreErrors.managedByIdentityProvider(id, group.displayName, 'the group');
       const removed = await deleteAllMembers(tx, tenantId, id);
       if (removed.length) await this.hooks.emit(tx, { type: 'membership.removed', tenantId, groupId: id, userIds: removed, cause: opts.cause });
       await tx.execute('delete from groups where tenant_id = ? and id = ?', [tenantId, id]);
@@ -413,10 +498,80 @@ export class MembershipStore {
    * change locks no group, so this cannot wait in a circle with a group change (group, then user).
    */
   private async lockUser(tx: Tx, tenantId: string, id: string): Promise<UserRecord> {
-    const lock = this.db.dialect === 'postgres' ? ' for update' : '';
-    const [row] = await tx.query<UserRow>(`select * from users where tenant_id = ? and id = ?${lock}`, [tenantId, id]);
+    const { sql, bindings } = this.lockUserStatement(tenantId, id);
+    const [row] = await tx.query<UserRow>(sql, bindings);
     if (!row) throw StoreErrors.userNotFound(id);
     return userFromRow(row);
+  }
+
+  private lockUserStatement(tenantId: string, id: string): Statement {
+    return { sql: `select * from users where tenant_id = ? and id = ?${this.db.dialect === 'postgres' ? ' for update' : ''}`, bindings: [tenantId, id] };
+  }
+
+  // ---------- rule groups ----------
+
+  /**
+   * The tenant's live rule groups (not archived), held FOR KEY SHARE on PostgreSQL while a user change
+   * decides which of them the user belongs to: a rule change or a fan-out (FOR UPDATE) waits for it,
+   * or it for them, never half of each.
+   */
+  private ruleGroupsStatement(tenantId: string): Statement {
+    return { sql: `select id, rule from groups where tenant_id = ? and rule is not null and not archived order by id${this.db.dialect === 'postgres' ? ' for key share' : ''}`, bindings: [tenantId] };
+  }
+
+  /** Joins the user to the rule groups whose rule they now match and takes them out of those they no longer match. */
+  private async applyRulesToUser(tx: Tx, user: UserRecord, rules: RuleGroupRow[], cause: Cause): Promise<void> {
+    if (!rules.length) return;
+    const ids = rules.map((r) => r.id);
+    const current = new Set((await tx.query<{ group_id: string }>(`select group_id from memberships where user_id = ? and group_id in (${placeholders(ids)})`, [user.id, ...ids])).map((r) => r.group_id));
+    for (const rule of rules) {
+      const wanted = this.compileRule(rule.rule).matches(user);
+      if (wanted === current.has(rule.id)) continue;
+      if (wanted) await insertMembers(tx, user.tenantId, rule.id, [user.id]);
+      else await deleteMembers(tx, user.tenantId, rule.id, [user.id]);
+      tx.executeLater({ sql: 'update groups set version = version + 1, updated_at = ? where tenant_id = ? and id = ?', bindings: [now(), user.tenantId, rule.id] });
+      await this.hooks.emit(tx, { type: wanted ? 'membership.added' : 'membership.removed', tenantId: user.tenantId, groupId: rule.id, userIds: [user.id], cause });
+    }
+  }
+
+  /**
+   * Makes a rule group's members exactly the users its rule matches: one statement for those who
+   * join and one for those who leave, whatever the numbers.
+   */
+  private async applyRule(tx: Tx, tenantId: string, groupId: string, rule: string): Promise<{ joined: string[]; left: string[] }> {
+    const { where } = this.compileRule(rule);
+    const joined = await tx.query<{ user_id: string }>(
+      `insert into memberships (tenant_id, group_id, user_id, created_at)
+       select users.tenant_id, ?, users.id, ? from users where users.tenant_id = ? and (${where.sql})
+       on conflict (group_id, user_id) do nothing returning user_id`,
+      [groupId, now(), tenantId, ...where.bindings],
+    );
+    const left = await tx.query<{ user_id: string }>(
+      `delete from memberships where tenant_id = ? and group_id = ?
+       and user_id not in (select users.id from users where users.tenant_id = ? and (${where.sql})) returning user_id`,
+      [tenantId, groupId, tenantId, ...where.bindings],
+    );
+    return { joined: joined.map((r) => r.user_id), left: left.map((r) => r.user_id) };
+  }
+
+  /** Who a rule would bring in and take out of a group, without changing anything (a dry run); the first `limit` of each, and the counts. */
+  async previewRule(tenantId: string, groupId: string, rule: string, limit = 100): Promise<RulePreview | undefined> {
+    const group = await this.getGroup(tenantId, groupId);
+    if (!group) return undefined;
+    const { where } = this.compileRule(rule);
+    const matching = `select users.id from users where users.tenant_id = ? and (${where.sql})`;
+    const joinFrom = `from users where users.tenant_id = ? and (${where.sql}) and not exists (select 1 from memberships m where m.group_id = ? and m.user_id = users.id)`;
+    const leaveFrom = `from memberships m join users on users.id = m.user_id where m.tenant_id = ? and m.group_id = ? and m.user_id not in (${matching})`;
+    const joinBindings = [tenantId, ...where.bindings, groupId];
+    const leaveBindings = [tenantId, groupId, tenantId, ...where.bindings];
+    const [join, leave, [joinCount], [leaveCount]] = await Promise.all([
+      this.db.read<{ id: string; user_name: string }>(`select users.id, users.user_name ${joinFrom} order by users.user_name_lc limit ${limit}`, joinBindings),
+      this.db.read<{ id: string; user_name: string }>(`select users.id, users.user_name ${leaveFrom} order by users.user_name_lc limit ${limit}`, leaveBindings),
+      this.db.read<{ n: number | string }>(`select count(*) as n ${joinFrom}`, joinBindings),
+      this.db.read<{ n: number | string }>(`select count(*) as n ${leaveFrom}`, leaveBindings),
+    ]);
+    const people = (rows: { id: string; user_name: string }[]) => rows.map((r) => ({ id: r.id, userName: r.user_name }));
+    return { join: { count: Number(joinCount?.n ?? 0), users: people(join) }, leave: { count: Number(leaveCount?.n ?? 0), users: people(leave) } };
   }
 
   /** Locks the group row first, so concurrent changes of one group queue instead of interleaving. */
@@ -451,7 +606,44 @@ export function lockGroupStatement(dialect: Dialect, tenantId: string, id: strin
 }
 
 /** Which of the given ids are users of this tenant (members must be: a foreign key alone would take another tenant's user). */
-const knownUsers = (tenantId: string, ids: readonly string[]): Statement => ({ sql: `select id from users where tenant_id = ? and id in (${placeholders(ids)})`, bindings: [tenantId, ...ids] });
+const knownUsers = (tenantId: string, ids: readonly string[]): Statement => ({ sql: `select id, active from users where tenant_id = ? and id in (${placeholders(ids)})`, bindings: [tenantId, ...ids] });
+
+/**
+ * The statements that read and lock a group for a change. A change of members only holds it FOR KEY
+ * SHARE unless it has a member limit, which needs FOR UPDATE (the count must not change under it):
+ * on PostgreSQL two statements sent together, of which exactly one finds the row.
+ */
+function lockForChange(dialect: Dialect, tenantId: string, id: string, deltaOnly: boolean): Statement[] {
+  if (!deltaOnly || dialect !== 'postgres') return [lockGroupStatement(dialect, tenantId, id, 'for update')];
+  const where = 'select * from groups where tenant_id = ? and id = ? and max_members is';
+  return [
+    { sql: `${where} null for key share`, bindings: [tenantId, id] },
+    { sql: `${where} not null for update`, bindings: [tenantId, id] },
+  ];
+}
+
+/** Who may change a group's members: not the admin API for an identity provider's group, nobody but its rule for a rule group. */
+function checkMembershipOwner(group: GroupRecord, cause: Cause): void {
+  if (group.settings.rule !== null) throw StoreErrors.managedByRule(group.id, group.displayName);
+  if (cause.source === 'admin' && group.managedBy === 'identityProvider') throw StoreErrors.managedByIdentityProvider(group.id, group.displayName);
+}
+
+/** Settings that cannot go together, and what the admin API may not change on an identity provider's group. */
+function checkSettingsChange(previous: GroupRecord, next: GroupProfile, cause: Cause): void {
+  const s = next.settings;
+  if (s.rule !== null && s.maxMembers !== null) throw new StoreError('invalid', 'a rule group has no member limit: its members are exactly the users its rule matches', { id: previous.id });
+  const idp = previous.managedBy === 'identityProvider';
+  if (idp && s.rule !== null) throw StoreErrors.managedByIdentityProvider(previous.id, previous.displayName, 'a rule');
+  if (idp && s.visibility === 'public' && previous.settings.visibility !== 'public') throw StoreErrors.managedByIdentityProvider(previous.id, previous.displayName, 'public visibility (members joining by themselves)');
+  if (idp && cause.source === 'admin' && (next.displayName !== previous.displayName || next.externalId !== previous.externalId)) {
+    throw StoreErrors.managedByIdentityProvider(previous.id, previous.displayName, 'its name');
+  }
+}
+
+async function countMembersIn(tx: Tx, tenantId: string, groupId: string): Promise<number> {
+  const [row] = await tx.query<{ n: number | string }>('select count(*) as n from memberships where tenant_id = ? and group_id = ?', [tenantId, groupId]);
+  return Number(row?.n ?? 0);
+}
 
 /** The given ids that are not users of this tenant (see knownUsers). */
 async function unknownUsers(tx: Tx, tenantId: string, userIds: readonly string[]): Promise<string[]> {

@@ -110,3 +110,13 @@ export type MembershipEvent =
   | { type: 'membership.added' | 'membership.removed'; tenantId: string; groupId: string; userIds: string[]; cause: Cause };
 
 export type MembershipEventType = MembershipEvent['type'];
+
+/** A rule group's rule, compiled: the same answer in SQL (set-based) and in memory (one user's change). */
+export interface CompiledRule {
+  /** A predicate on the `users` table. */
+  where: { sql: string; bindings: readonly unknown[] };
+  matches(user: UserRecord): boolean;
+}
+
+/** Compiles a rule; throws a StoreError ('invalid') that says what is wrong with it. */
+export type RuleCompiler = (rule: string) => CompiledRule;

@@ -76,7 +76,14 @@ export function toScimError(err: unknown, requestId: string): ScimError {
         return Errors.preconditionFailed(err.message);
       case 'unknownMembers':
       case 'invalid':
+      case 'groupFull':
+      case 'inactiveMembers':
         return Errors.invalidValue(err.message);
+      // The group's state (archived) or owner (a rule, Roster's admins) does not allow the change.
+      case 'groupArchived':
+      case 'managedByIdentityProvider':
+      case 'managedByRule':
+        return Errors.mutability(err.message);
     }
   }
   if (err instanceof SCIMMY.Types.Error) {

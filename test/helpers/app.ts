@@ -3,6 +3,7 @@ import pino from 'pino';
 import request from 'supertest';
 import { createApp } from '../../src/app';
 import { MembershipStore } from '../../src/membership/store';
+import { userRuleCompiler } from '../../src/scim/rules';
 import { Metrics } from '../../src/metrics';
 import { DEFAULT_SYNC_LOG_CONFIG, SyncLog, type SyncLogConfig } from '../../src/synclog/sync-log';
 import { Tenancy, type Scope } from '../../src/tenancy/tokens';
@@ -52,7 +53,7 @@ export async function createTestApp(
   dbOptions: Parameters<typeof createTestDb>[0] = {},
 ): Promise<TestApp> {
   const db = await createTestDb(dbOptions);
-  const store = new MembershipStore(db);
+  const store = new MembershipStore(db, userRuleCompiler(db.dialect));
   const tenancy = new Tenancy(db);
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const metrics = new Metrics(db);
