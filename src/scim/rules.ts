@@ -48,6 +48,6 @@ function refuseGroups(f: Filter): void {
       refuseGroups(f.expr);
       return;
     default:
-      if (resolvePath('User', f.path).name === 'groups') throw new StoreError('invalid', 'a rule cannot use groups: rule groups would depend on each other');
+      if (resolvePath('User', f.path).attribute.name === 'groups') throw new StoreError('invalid', 'a rule cannot use groups: rule groups would depend on each other');
   }
 }
