@@ -178,6 +178,19 @@ describe('admin API: learning groups', () => {
     expect((await scim.get(`/Groups?filter=${encodeURIComponent('displayName eq "Too small"')}`).expect(200)).body.totalResults).toBe(0);
   });
 
+  it('never lets concurrent additions pass the limit together', async () => {
+    const people = await Promise.all(Array.from({ length: 12 }, (_, i) => person(`race${i}`)));
+    const group = await idpGroup('Limited race', [], { maxMembers: 5 });
+    const results = await Promise.all(people.map((p) => scim.patch(`/Groups/${group}`, patchOp({ op: 'add', path: 'members', value: [{ value: p.id }] }))));
+    expect(results.map((r) => r.status).sort()).toEqual([...Array(5).fill(204), ...Array(7).fill(400)]);
+    expect(await memberIds(group)).toHaveLength(5);
+    // a group without a limit keeps the side-by-side path and takes them all
+    const open = await idpGroup('Unlimited race', []);
+    const all = await Promise.all(people.map((p) => scim.patch(`/Groups/${open}`, patchOp({ op: 'add', path: 'members', value: [{ value: p.id }] }))));
+    expect(all.every((r) => r.status === 204)).toBe(true);
+    expect(await memberIds(open)).toHaveLength(12);
+  });
+
   it('archives a group: read-only, hidden from the active list, enrollments kept; unarchiving restores it', async () => {
     const u = await person('arch');
     const v = await person('arch2');
