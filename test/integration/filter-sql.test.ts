@@ -283,7 +283,13 @@ function build(tenant: string, idPrefix: string): Built {
       display_name: g.displayName,
       display_name_lc: g.displayName.toLowerCase(),
       external_id: g.externalId ?? null,
-      data: JSON.stringify(data),
+      // the settings live in columns, as the store writes them
+      data: '{}',
+      description: (g.ext.description as string | undefined) ?? null,
+      color: (g.ext.color as string | undefined) ?? null,
+      max_members: (g.ext.maxMembers as number | undefined) ?? null,
+      visibility: (g.ext.visibility as string | undefined) ?? 'private',
+      archived: (g.ext.archived as boolean | undefined) ?? false,
       created_at: g.created,
       updated_at: g.created,
     });

@@ -180,17 +180,20 @@ function accessorOf(field: Field, r: ResolvedPath, scope: Scope): Accessor | Con
       if (field.table === 'mu' || field.table === 'mg') scope.joins.add(field.table);
       const column = `${quote(field.table)}.${quote(field.column)}`;
       const notNull = field.nullable ? sql(`${column} is not null`) : TRUE;
-      const boolean = targetOf(r).type === 'boolean';
+      const type = targetOf(r).type;
+      const boolean = type === 'boolean';
+      // A number column (a group's max_members) compares as a number, never as text.
+      const numeric = type === 'integer' || type === 'decimal';
       const [t, f] = scope.ctx.dialect === 'sqlite' ? ['1', '0'] : ['true', 'false'];
       return {
         text: sql(column),
-        isText: notNull,
+        isText: numeric ? FALSE : notNull,
         lowerCased: field.lowerCased,
-        num: undefined,
-        isNum: FALSE,
+        num: numeric ? sql(column) : undefined,
+        isNum: numeric ? notNull : FALSE,
         isTrue: and(notNull, sql(`${column} = ${t}`)),
         isFalse: and(notNull, sql(`${column} = ${f}`)),
-        present: boolean ? notNull : and(notNull, sql(`${column} <> ''`)),
+        present: boolean || numeric ? notNull : and(notNull, sql(`${column} <> ''`)),
       };
     }
   }
