@@ -9,6 +9,7 @@ import { AssignmentStore } from './enrollment/assignments';
 import { ContentStore } from './enrollment/content';
 import { Directory } from './enrollment/directory';
 import { People } from './membership/people';
+import { GroupAdmins } from './membership/group-admins';
 import { EnrollmentStore } from './enrollment/enrollments';
 import { registerEnrollmentRules } from './enrollment/rules';
 import { routeTemplate, type Metrics } from './metrics';
@@ -89,6 +90,7 @@ export function createApp(deps: AppDeps): Express {
       directory: new Directory(deps.db),
       store: deps.store,
       people: new People(deps.db, deps.store),
+      groupAdmins: new GroupAdmins(deps.db),
       log: deps.log,
     }),
   );

@@ -18,6 +18,7 @@ export class AdminError extends Error {
 
 export const AdminErrors = {
   unauthorized: () => new AdminError(401, 'unauthorized', 'An admin token is required (Authorization: Bearer …)'),
+  forbidden: (message: string, details?: unknown) => new AdminError(403, 'forbidden', message, details),
   notFound: (what: string) => new AdminError(404, 'notFound', `${what} not found`),
   routeNotFound: (method: string, path: string) => new AdminError(404, 'notFound', `No admin API route ${method} ${path}`),
   invalidBody: (details: unknown) => new AdminError(400, 'invalidBody', 'The request body is not valid', details),
@@ -60,6 +61,8 @@ export function toAdminError(err: unknown, requestId: string): AdminError {
       case 'managedByIdentityProvider':
       case 'managedByRule':
         return new AdminError(409, err.code, err.message, err.details);
+      case 'privateGroup':
+        return AdminErrors.forbidden(err.message, err.details);
     }
   }
   const e = err as { type?: string; name?: string; code?: string };

@@ -12,6 +12,9 @@ import { assignmentsRouter } from './assignments';
 import { contentRouter } from './content';
 import { directoryRouter } from './directory';
 import { groupsRouter } from './groups';
+import { groupAdminsRouter } from './group-admins';
+import { authorizeMembers } from './authorize';
+import type { GroupAdmins } from '../membership/group-admins';
 import type { MembershipStore } from '../membership/store';
 import type { People } from '../membership/people';
 import type { Directory } from '../enrollment/directory';
@@ -29,21 +32,27 @@ export interface AdminDeps {
   directory: Directory;
   store: MembershipStore;
   people: People;
+  groupAdmins: GroupAdmins;
   log: Logger;
 }
 
-/** The admin API at /admin/v1: JSON, an admin-scope token of the tenant, bodies validated against schemas/. */
+/**
+ * The admin API at /admin/v1: JSON, bodies validated against schemas/. A workspace admin's token
+ * (scope admin) may do everything; a member token (bound to a user) what authorizeMembers allows.
+ */
 export function adminRouter(deps: AdminDeps): Router {
   const router = Router();
-  router.use(bearerAuth(deps.tenancy, 'admin', (res) => renderAdminError(res, AdminErrors.unauthorized())));
+  router.use(bearerAuth(deps.tenancy, ['admin', 'member'], (res) => renderAdminError(res, AdminErrors.unauthorized())));
   router.use(express.json({ limit: '1mb', verify: jsonVerify }));
   router.use((req, _res, next) =>
     next(urlHasNul(req.originalUrl) ? AdminErrors.invalidQuery(NUL_REFUSED) : req.bodyHasNul ? new AdminError(400, 'invalidBody', NUL_REFUSED) : undefined),
   );
+  router.use(authorizeMembers(deps.groupAdmins));
   router.use('/content', contentRouter(deps.content));
   router.use(assignmentsRouter(deps.assignments, deps.enrollments));
   router.use(directoryRouter(deps.directory));
   router.use(groupsRouter(deps.store, deps.people, deps.directory));
+  router.use(groupAdminsRouter(deps.store, deps.groupAdmins, deps.tenancy));
   router.use('/sync-log', syncLogRouter(deps.syncLog));
   router.use('/webhooks', webhooksRouter(deps.webhooks));
   router.use((req, _res, next) => next(AdminErrors.routeNotFound(req.method, req.path)));

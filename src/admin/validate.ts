@@ -11,6 +11,7 @@ import groupUpdate from '../../schemas/group-update.json';
 import groupMembersAdd from '../../schemas/group-members-add.json';
 import userGroupsSet from '../../schemas/user-groups-set.json';
 import usersGroupsSet from '../../schemas/users-groups-set.json';
+import memberTokenCreate from '../../schemas/member-token-create.json';
 import type { AssignmentInput, AssignmentUpdate } from '../enrollment/assignments';
 import type { PersonRef } from '../membership/people';
 import { AdminErrors } from './errors';
@@ -43,6 +44,7 @@ export const Bodies = {
   groupMembersAdd: ajv.compile<{ users?: PersonRef[]; department?: string; copyFrom?: string }>(groupMembersAdd),
   userGroupsSet: ajv.compile<{ groupIds: string[] }>(userGroupsSet),
   usersGroupsSet: ajv.compile<{ userIds: string[]; groupIds: string[] }>(usersGroupsSet),
+  memberTokenCreate: ajv.compile<{ name?: string; expiresInDays?: number }>(memberTokenCreate),
 };
 
 /** The body, typed, or a 400 listing every problem with its JSON path. */

@@ -17,6 +17,8 @@ export interface TokenRow {
   revoked_at: string | null;
   /** When the token stops working by itself (null: never). */
   expires_at: string | null;
+  /** The user a member token acts for (null: a scim or admin token). */
+  user_id?: string | null;
 }
 
 export interface UserRow {

@@ -16,6 +16,8 @@ export type StoreErrorCode =
   | 'managedByIdentityProvider'
   /** The group's membership is its rule's. */
   | 'managedByRule'
+  /** Only a public group lets members join and leave by themselves. */
+  | 'privateGroup'
   /** Admins add active users only. */
   | 'inactiveMembers';
 
@@ -44,6 +46,7 @@ export const StoreErrors = {
     new StoreError('managedByIdentityProvider', `Group "${name}" is pushed by an identity provider, which owns ${what}; change it there`, { id }),
   managedByRule: (id: string, name: string) =>
     new StoreError('managedByRule', `Group "${name}" has a membership rule: its members are exactly the users the rule matches; change the rule instead`, { id }),
+  privateGroup: (id: string, name: string) => new StoreError('privateGroup', `Group "${name}" is private: only admins add and remove its members`, { id }),
   inactiveMembers: (ids: string[]) =>
     new StoreError('inactiveMembers', `only active users can be added; ${list(ids)} ${ids.length === 1 ? 'is' : 'are'} deactivated`, { ids: ids.slice(0, 100) }),
   unknownMembers: (ids: string[]) =>

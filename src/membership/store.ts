@@ -40,6 +40,8 @@ export interface WriteOptions {
   ifVersion?: number;
   /** A user's password hash to store (SCIM_PASSWORDS=scrypt; null removes it); undefined leaves it as it is. */
   passwordHash?: string | null;
+  /** A member joining or leaving by themselves: only a public group allows it. */
+  selfService?: boolean;
 }
 
 export interface ListOptions {
@@ -334,6 +336,7 @@ export class MembershipStore {
     if (opts.ifVersion !== undefined && opts.ifVersion !== previous.version) throw StoreErrors.versionMismatch('Group', id);
     if (unknown.length) throw StoreErrors.unknownMembers(unknown);
     if (memberSteps) checkMembershipOwner(previous, opts.cause);
+    if (opts.selfService && previous.settings.visibility !== 'public') throw StoreErrors.privateGroup(id, previous.displayName);
     const inactive = opts.cause.source === 'admin' ? named.filter((u) => known.get(u) === false) : [];
     if (inactive.length) throw StoreErrors.inactiveMembers(inactive);
     const added = new Set<string>();

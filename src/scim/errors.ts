@@ -83,6 +83,7 @@ export function toScimError(err: unknown, requestId: string): ScimError {
       case 'groupArchived':
       case 'managedByIdentityProvider':
       case 'managedByRule':
+      case 'privateGroup':
         return Errors.mutability(err.message);
     }
   }

@@ -22,7 +22,7 @@ export function principalOf(req: Request): Principal {
  * The tenant comes from the bearer token; a missing, unknown, revoked or wrong-scope token is
  * refused by `reject` (each API answers 401 in its own error format).
  */
-export function bearerAuth(tenancy: Tenancy, scope: Scope, reject: (res: Response) => void): RequestHandler {
+export function bearerAuth(tenancy: Tenancy, scope: Scope | readonly Scope[], reject: (res: Response) => void): RequestHandler {
   return async (req, res, next) => {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '');
     const result = m?.[1] ? await tenancy.check(m[1], scope) : undefined;

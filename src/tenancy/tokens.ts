@@ -3,7 +3,9 @@ import type { Db } from '../db/knex';
 import { now, type TenantRow, type TokenRow } from '../db/tables';
 import { newId } from '../ids';
 
-export type Scope = 'scim' | 'admin';
+/** `member`: a token bound to one user (a group admin, or a member joining a public group) at the admin API. */
+export type Scope = 'scim' | 'admin' | 'member';
+/** The scopes an operator creates from the CLI; member tokens are made by an admin for a user (POST /admin/v1/users/{id}/tokens). */
 export const SCOPES: readonly Scope[] = ['scim', 'admin'];
 
 export interface Principal {
@@ -12,6 +14,8 @@ export interface Principal {
   tokenId: string;
   tokenName: string;
   scope: Scope;
+  /** The user a member token acts for; null for scim and admin tokens. */
+  userId: string | null;
 }
 
 export interface TokenInfo {
@@ -24,6 +28,7 @@ export interface TokenInfo {
   lastUsedAt: string | null;
   revokedAt: string | null;
   expiresAt: string | null;
+  userId: string | null;
 }
 
 /** The longest a token row is used without reading it again, even with no change signalled. */
@@ -66,8 +71,26 @@ export class Tenancy {
    */
   async createToken(tenantName: string, scope: Scope, name?: string, expiresAt?: Date): Promise<{ token: string; info: TokenInfo }> {
     if (!SCOPES.includes(scope)) throw new Error(`scope must be one of ${SCOPES.join(', ')}`);
+    return this.insertToken(await this.ensureTenant(tenantName), scope, null, name, expiresAt);
+  }
+
+  /** A member token for one user of a tenant (the caller has checked the user is the tenant's); the secret is returned once. */
+  async createMemberToken(tenantId: string, userId: string, name: string, expiresAt?: Date): Promise<{ token: string; info: TokenInfo }> {
+    const [tenant] = await this.db.read<TenantRow>('select * from tenants where id = ?', [tenantId]);
+    if (!tenant) throw new Error(`no tenant ${tenantId}`);
+    return this.insertToken(tenant, 'member', userId, name, expiresAt);
+  }
+
+  async memberTokens(tenantId: string, userId: string): Promise<TokenInfo[]> {
+    const rows = await this.db.read<TokenRow & { tenant_name: string }>(
+      'select t.*, n.name as tenant_name from tokens t join tenants n on n.id = t.tenant_id where t.tenant_id = ? and t.user_id = ? order by t.created_at, t.id',
+      [tenantId, userId],
+    );
+    return rows.map((r) => toInfo(r, r.tenant_name));
+  }
+
+  private async insertToken(tenant: TenantRow, scope: Scope, userId: string | null, name: string | undefined, expiresAt: Date | undefined): Promise<{ token: string; info: TokenInfo }> {
     if (expiresAt && !(expiresAt.getTime() > Date.now())) throw new Error(`the expiry must be in the future (got ${expiresAt.toISOString()})`);
-    const tenant = await this.ensureTenant(tenantName);
     const token = `rst_${scope}_${crypto.randomBytes(32).toString('base64url')}`;
     const row: TokenRow = {
       id: newId(),
@@ -80,6 +103,7 @@ export class Tenancy {
       last_used_at: null,
       revoked_at: null,
       expires_at: expiresAt ? expiresAt.toISOString() : null,
+      user_id: userId,
     };
     await this.db.knex('tokens').insert(row);
     return { token, info: toInfo(row, tenant.name) };
@@ -109,7 +133,7 @@ export class Tenancy {
   }
 
   /** The principal behind a bearer token, if the token is known, live and of the scope asked for. */
-  async authenticate(token: string, scope: Scope): Promise<Principal | undefined> {
+  async authenticate(token: string, scope: Scope | readonly Scope[]): Promise<Principal | undefined> {
     const result = await this.check(token, scope);
     return result && 'principal' in result ? result.principal : undefined;
   }
@@ -118,7 +142,7 @@ export class Tenancy {
    * Like authenticate, and for a token Roster knows but refuses (revoked, other scope) says whose it
    * is and why, for the sync log: the caller still gets a plain 401.
    */
-  async check(token: string, scope: Scope): Promise<{ principal: Principal } | { refused: { tenantId: string; tokenName: string; reason: string } } | undefined> {
+  async check(token: string, scope: Scope | readonly Scope[]): Promise<{ principal: Principal } | { refused: { tenantId: string; tokenName: string; reason: string } } | undefined> {
     if (!token || token.length > 200) return undefined;
     const hash = hashOf(token);
     const row = await this.tokenRow(hash);
@@ -129,11 +153,12 @@ export class Tenancy {
     if (row.expires_at && row.expires_at <= new Date().toISOString()) {
       return { refused: { tenantId: row.tenant_id, tokenName: row.name, reason: `token "${row.name}" expired at ${row.expires_at}` } };
     }
-    if (row.scope !== scope) {
-      return { refused: { tenantId: row.tenant_id, tokenName: row.name, reason: `token "${row.name}" has scope ${row.scope}, not ${scope}` } };
+    const scopes: readonly string[] = typeof scope === 'string' ? [scope] : scope;
+    if (!scopes.includes(row.scope)) {
+      return { refused: { tenantId: row.tenant_id, tokenName: row.name, reason: `token "${row.name}" has scope ${row.scope}, not ${scopes.join(' or ')}` } };
     }
     this.noteUse(row.id);
-    return { principal: { tenantId: row.tenant_id, tenantName: row.tenant_name, tokenId: row.id, tokenName: row.name, scope } };
+    return { principal: { tenantId: row.tenant_id, tenantName: row.tenant_name, tokenId: row.id, tokenName: row.name, scope: row.scope as Scope, userId: row.user_id ?? null } };
   }
 
   private async tokenRow(hash: string): Promise<(TokenRow & { tenant_name: string }) | undefined> {
@@ -176,5 +201,6 @@ function toInfo(r: TokenRow, tenant: string): TokenInfo {
     lastUsedAt: r.last_used_at,
     revokedAt: r.revoked_at,
     expiresAt: r.expires_at ?? null,
+    userId: r.user_id ?? null,
   };
 }
