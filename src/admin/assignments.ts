@@ -1,13 +1,11 @@
-import { Router, type Request } from 'express';
+import { Router } from 'express';
 import type { AssignmentStore } from '../enrollment/assignments';
 import type { EnrollmentStore } from '../enrollment/enrollments';
-import type { Cause } from '../membership/types';
 import { principalOf } from '../tenancy/bearer-auth';
+import { causeOf } from './cause';
 import { AdminErrors } from './errors';
 import { decodeCursor, encodeCursor, limitOf } from './paging';
 import { Bodies, validBody } from './validate';
-
-const causeOf = (req: Request): Cause => ({ requestId: req.requestId ?? '', source: 'admin', actor: req.principal?.tokenName, deadline: req.deadline });
 
 /** Assignments of groups, and the enrollments they lead to. */
 export function assignmentsRouter(assignments: AssignmentStore, enrollments: EnrollmentStore): Router {
