@@ -5,6 +5,8 @@ import type { Config } from './config';
 import { pendingMigrations, type Db } from './db/knex';
 import type { MembershipStore } from './membership/store';
 import { adminRouter } from './admin/router';
+import { GroupActivity } from './activity/feed';
+import { GroupMessages } from './activity/messages';
 import { AssignmentStore } from './enrollment/assignments';
 import { ContentStore } from './enrollment/content';
 import { Directory } from './enrollment/directory';
@@ -86,6 +88,8 @@ export function createApp(deps: AppDeps): Express {
       syncLog: deps.syncLog,
       webhooks,
       directory: new Directory(deps.db),
+      activity: new GroupActivity(deps.db),
+      messages: new GroupMessages(deps.db),
       log: deps.log,
     }),
   );

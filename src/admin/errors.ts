@@ -48,6 +48,8 @@ export function toAdminError(err: unknown, requestId: string): AdminError {
         return AdminErrors.conflict(err.message, err.details);
       case 'versionMismatch':
         return new AdminError(412, 'versionMismatch', err.message, err.details);
+      case 'groupArchived':
+        return new AdminError(409, 'archived', err.message, err.details);
       case 'unknownMembers':
       case 'invalid':
         return new AdminError(400, 'invalid', err.message, err.details);

@@ -2,6 +2,7 @@
 export type StoreErrorCode =
   | 'userNotFound'
   | 'groupNotFound'
+  | 'groupArchived'
   | 'contentNotFound'
   | 'userNameTaken'
   | 'versionMismatch'
@@ -23,6 +24,7 @@ export class StoreError extends Error {
 export const StoreErrors = {
   userNotFound: (id: string) => new StoreError('userNotFound', `User ${id} not found`, { id }),
   groupNotFound: (id: string) => new StoreError('groupNotFound', `Group ${id} not found`, { id }),
+  groupArchived: (id: string) => new StoreError('groupArchived', `Group ${id} is archived, and an archived group is read-only; unarchive it first`, { id }),
   contentNotFound: (id: string) => new StoreError('contentNotFound', `Content ${id} not found`, { id }),
   userNameTaken: (userName: string) => new StoreError('userNameTaken', `userName "${userName}" is already taken`, { userName }),
   versionMismatch: (kind: 'User' | 'Group', id: string) =>

@@ -74,6 +74,8 @@ export function toScimError(err: unknown, requestId: string): ScimError {
         return Errors.uniqueness(err.message);
       case 'versionMismatch':
         return Errors.preconditionFailed(err.message);
+      case 'groupArchived':
+        return Errors.mutability(err.message);
       case 'unknownMembers':
       case 'invalid':
         return Errors.invalidValue(err.message);
