@@ -9,6 +9,7 @@ import * as credentialsNotify from './20261201_007_credentials_notify';
 import * as tokenExpiry from './20261201_008_token_expiry';
 import * as passwordHash from './20261201_009_password_hash';
 import * as groupSettings from './20261201_010_group_settings';
+import * as groupActivity from './20261201_012_group_activity';
 import * as groupAdmins from './20261201_013_group_admins';
 
 // Listed here rather than globbed from disk, so the same list works from TypeScript (tests) and from
@@ -24,6 +25,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261201_008_token_expiry': tokenExpiry,
   '20261201_009_password_hash': passwordHash,
   '20261201_010_group_settings': groupSettings,
+  '20261201_012_group_activity': groupActivity,
   '20261201_013_group_admins': groupAdmins,
 };
 

@@ -5,6 +5,8 @@ import type { Config } from './config';
 import { pendingMigrations, type Db } from './db/knex';
 import type { MembershipStore } from './membership/store';
 import { adminRouter } from './admin/router';
+import { GroupActivity } from './activity/feed';
+import { GroupMessages } from './activity/messages';
 import { AssignmentStore } from './enrollment/assignments';
 import { ContentStore } from './enrollment/content';
 import { Directory } from './enrollment/directory';
@@ -91,6 +93,8 @@ export function createApp(deps: AppDeps): Express {
       store: deps.store,
       people: new People(deps.db, deps.store),
       groupAdmins: new GroupAdmins(deps.db),
+      activity: new GroupActivity(deps.db),
+      messages: new GroupMessages(deps.db),
       log: deps.log,
     }),
   );

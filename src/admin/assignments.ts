@@ -2,11 +2,10 @@ import { Router } from 'express';
 import type { AssignmentStore } from '../enrollment/assignments';
 import type { EnrollmentStore } from '../enrollment/enrollments';
 import { principalOf } from '../tenancy/bearer-auth';
+import { causeOf } from './cause';
 import { AdminErrors } from './errors';
-import { adminCauseOf as causeOf } from './cause';
 import { decodeCursor, encodeCursor, limitOf } from './paging';
 import { Bodies, validBody } from './validate';
-
 
 /** Assignments of groups, and the enrollments they lead to. */
 export function assignmentsRouter(assignments: AssignmentStore, enrollments: EnrollmentStore): Router {

@@ -4,7 +4,7 @@ import { StoreErrors } from '../membership/errors';
 import type { MembershipStore } from '../membership/store';
 import { principalOf } from '../tenancy/bearer-auth';
 import type { Tenancy } from '../tenancy/tokens';
-import { adminCauseOf } from './cause';
+import { causeOf } from './cause';
 import { AdminError, AdminErrors } from './errors';
 import { Bodies, validBody } from './validate';
 
@@ -63,12 +63,12 @@ export function groupAdminsRouter(store: MembershipStore, groupAdmins: GroupAdmi
   });
 
   router.post('/groups/:groupId/join', async (req, res) => {
-    const { added } = await store.changeGroup(tenantOf(req), req.params.groupId, [{ kind: 'addMembers', userIds: [selfOf(req)] }], { cause: adminCauseOf(req), selfService: true });
+    const { added } = await store.changeGroup(tenantOf(req), req.params.groupId, [{ kind: 'addMembers', userIds: [selfOf(req)] }], { cause: causeOf(req), selfService: true });
     res.json({ joined: added.length > 0 });
   });
 
   router.post('/groups/:groupId/leave', async (req, res) => {
-    const { removed } = await store.changeGroup(tenantOf(req), req.params.groupId, [{ kind: 'removeMembers', userIds: [selfOf(req)] }], { cause: adminCauseOf(req), selfService: true });
+    const { removed } = await store.changeGroup(tenantOf(req), req.params.groupId, [{ kind: 'removeMembers', userIds: [selfOf(req)] }], { cause: causeOf(req), selfService: true });
     res.json({ left: removed.length > 0 });
   });
 

@@ -3,7 +3,7 @@ import type { Directory, GroupOverview } from '../enrollment/directory';
 import type { People } from '../membership/people';
 import type { MembershipStore } from '../membership/store';
 import type { GroupProfile, GroupSettings } from '../membership/types';
-import { adminCauseOf } from './cause';
+import { causeOf } from './cause';
 import { principalOf } from '../tenancy/bearer-auth';
 import { AdminErrors } from './errors';
 import { Bodies, validBody, type GroupInput } from './validate';
@@ -34,7 +34,7 @@ export function groupsRouter(store: MembershipStore, people: People, directory: 
 
   router.post('/groups', async (req, res) => {
     const { displayName, externalId, ...rest } = validBody(Bodies.groupCreate, req.body);
-    const group = await store.createGroup(tenantOf(req), { displayName, externalId: externalId ?? null, attributes: {}, settings: settingsOf(rest) }, [], { cause: adminCauseOf(req) });
+    const group = await store.createGroup(tenantOf(req), { displayName, externalId: externalId ?? null, attributes: {}, settings: settingsOf(rest) }, [], { cause: causeOf(req) });
     res.status(201).location(`${req.baseUrl}/groups/${group.id}`).json(await overview(tenantOf(req), group.id));
   });
 
@@ -52,36 +52,36 @@ export function groupsRouter(store: MembershipStore, people: People, directory: 
       ...(externalId !== undefined ? { externalId } : {}),
       settings: { ...current.settings, ...settingsOf(rest) },
     });
-    const { added, removed } = await store.changeGroup(tenantId, req.params.groupId, [{ kind: 'update', apply }], { cause: adminCauseOf(req) });
+    const { added, removed } = await store.changeGroup(tenantId, req.params.groupId, [{ kind: 'update', apply }], { cause: causeOf(req) });
     res.json({ ...(await overview(tenantId, req.params.groupId)), joined: added.length, left: removed.length });
   });
 
   router.delete('/groups/:groupId', async (req, res) => {
-    await store.deleteGroup(tenantOf(req), req.params.groupId, { cause: adminCauseOf(req) });
+    await store.deleteGroup(tenantOf(req), req.params.groupId, { cause: causeOf(req) });
     res.status(204).end();
   });
 
   router.post('/groups/:groupId/members', async (req, res) => {
     const who = validBody(Bodies.groupMembersAdd, req.body);
-    const result = await people.add(tenantOf(req), req.params.groupId, who, { cause: adminCauseOf(req) });
+    const result = await people.add(tenantOf(req), req.params.groupId, who, { cause: causeOf(req) });
     res.json({ added: result.added.length, alreadyMembers: result.alreadyMembers, skippedInactive: result.skippedInactive, addedUserIds: result.added });
   });
 
   router.delete('/groups/:groupId/members/:userId', async (req, res) => {
-    const { removed } = await store.changeGroup(tenantOf(req), req.params.groupId, [{ kind: 'removeMembers', userIds: [req.params.userId] }], { cause: adminCauseOf(req) });
+    const { removed } = await store.changeGroup(tenantOf(req), req.params.groupId, [{ kind: 'removeMembers', userIds: [req.params.userId] }], { cause: causeOf(req) });
     if (!removed.length) throw AdminErrors.notFound(`User ${req.params.userId} as a member of group ${req.params.groupId}`);
     res.status(204).end();
   });
 
   router.put('/users/:userId/groups', async (req, res) => {
     const { groupIds } = validBody(Bodies.userGroupsSet, req.body);
-    const [result] = await people.setGroups(tenantOf(req), [req.params.userId], groupIds, { cause: adminCauseOf(req) });
+    const [result] = await people.setGroups(tenantOf(req), [req.params.userId], groupIds, { cause: causeOf(req) });
     res.json(result);
   });
 
   router.post('/users/groups', async (req, res) => {
     const { userIds, groupIds } = validBody(Bodies.usersGroupsSet, req.body);
-    res.json({ items: await people.setGroups(tenantOf(req), userIds, groupIds, { cause: adminCauseOf(req) }) });
+    res.json({ items: await people.setGroups(tenantOf(req), userIds, groupIds, { cause: causeOf(req) }) });
   });
 
   return router;

@@ -7,16 +7,33 @@ export function encodeCursor(position: { createdAt: string; id: string } | null)
 }
 
 export function decodeCursor(raw: unknown): { createdAt: string; id: string } | undefined {
+  const value = cursorValue(raw);
+  if (value === undefined) return undefined;
+  if (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'string')) return { createdAt: value[0] as string, id: value[1] as string };
+  throw badCursor();
+}
+
+/** A cursor on a sequence number alone, for lists in the outbox's order (a group's activity). */
+export const encodeSeqCursor = (seq: number | null): string | null => (seq === null ? null : Buffer.from(JSON.stringify([seq])).toString('base64url'));
+
+export function decodeSeqCursor(raw: unknown): number | undefined {
+  const value = cursorValue(raw);
+  if (value === undefined) return undefined;
+  if (Array.isArray(value) && value.length === 1 && Number.isSafeInteger(value[0]) && (value[0] as number) > 0) return value[0] as number;
+  throw badCursor();
+}
+
+const badCursor = () => AdminErrors.invalidQuery('cursor is not one this API returned; pass the "next" value of the previous page');
+
+/** What a cursor decodes to (undefined for none given); one that is not base64url JSON is refused. */
+function cursorValue(raw: unknown): unknown {
   if (raw === undefined || raw === '') return undefined;
   try {
-    const value: unknown = typeof raw === 'string' ? JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) : undefined;
-    if (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'string')) {
-      return { createdAt: value[0] as string, id: value[1] as string };
-    }
+    if (typeof raw === 'string') return JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as unknown;
   } catch {
     // fall through: not one of ours
   }
-  throw AdminErrors.invalidQuery('cursor is not one this API returned; pass the "next" value of the previous page');
+  throw badCursor();
 }
 
 export const DEFAULT_LIMIT = 50;

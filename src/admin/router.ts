@@ -4,10 +4,13 @@ import type { ContentStore } from '../enrollment/content';
 import { jsonVerify, NUL_REFUSED, urlHasNul } from '../nul';
 import { bearerAuth } from '../tenancy/bearer-auth';
 import type { Tenancy } from '../tenancy/tokens';
+import type { GroupActivity } from '../activity/feed';
+import type { GroupMessages } from '../activity/messages';
 import type { AssignmentStore } from '../enrollment/assignments';
 import type { EnrollmentStore } from '../enrollment/enrollments';
 import type { WebhookStore } from '../outbox/webhooks';
 import type { SyncLog } from '../synclog/sync-log';
+import { activityRouter } from './activity';
 import { assignmentsRouter } from './assignments';
 import { contentRouter } from './content';
 import { directoryRouter } from './directory';
@@ -33,6 +36,8 @@ export interface AdminDeps {
   store: MembershipStore;
   people: People;
   groupAdmins: GroupAdmins;
+  activity: GroupActivity;
+  messages: GroupMessages;
   log: Logger;
 }
 
@@ -53,6 +58,7 @@ export function adminRouter(deps: AdminDeps): Router {
   router.use(directoryRouter(deps.directory));
   router.use(groupsRouter(deps.store, deps.people, deps.directory));
   router.use(groupAdminsRouter(deps.store, deps.groupAdmins, deps.tenancy));
+  router.use(activityRouter(deps.activity, deps.messages));
   router.use('/sync-log', syncLogRouter(deps.syncLog));
   router.use('/webhooks', webhooksRouter(deps.webhooks));
   router.use((req, _res, next) => next(AdminErrors.routeNotFound(req.method, req.path)));

@@ -1,7 +1,8 @@
-import Ajv, { type ValidateFunction } from 'ajv';
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import assignmentCreate from '../../schemas/assignment-create.json';
 import assignmentUpdate from '../../schemas/assignment-update.json';
 import contentCreate from '../../schemas/content-create.json';
+import groupMessage from '../../schemas/group-message.json';
 import progress from '../../schemas/progress.json';
 import reconcile from '../../schemas/reconcile.json';
 import contentUpdate from '../../schemas/content-update.json';
@@ -45,15 +46,19 @@ export const Bodies = {
   userGroupsSet: ajv.compile<{ groupIds: string[] }>(userGroupsSet),
   usersGroupsSet: ajv.compile<{ userIds: string[]; groupIds: string[] }>(usersGroupsSet),
   memberTokenCreate: ajv.compile<{ name?: string; expiresInDays?: number }>(memberTokenCreate),
+  groupMessage: ajv.compile<{ text: string }>(groupMessage),
 };
+
+/** What the schemas' patterns mean, said to a client in words rather than as the regular expression. */
+const PATTERN_MEANING: Record<string, string> = { '\\S': 'must not be empty or only whitespace' };
+
+const messageOf = (e: ErrorObject): string =>
+  e.keyword === 'additionalProperties'
+    ? `unknown property "${String(e.params.additionalProperty)}"`
+    : ((e.keyword === 'pattern' ? PATTERN_MEANING[String(e.params.pattern)] : undefined) ?? e.message ?? 'is invalid');
 
 /** The body, typed, or a 400 listing every problem with its JSON path. */
 export function validBody<T>(validate: ValidateFunction<T>, body: unknown): T {
   if (validate(body)) return body;
-  throw AdminErrors.invalidBody(
-    (validate.errors ?? []).map((e) => ({
-      path: e.instancePath || '/',
-      message: e.keyword === 'additionalProperties' ? `unknown property "${String(e.params.additionalProperty)}"` : (e.message ?? 'is invalid'),
-    })),
-  );
+  throw AdminErrors.invalidBody((validate.errors ?? []).map((e) => ({ path: e.instancePath || '/', message: messageOf(e) })));
 }

@@ -73,8 +73,8 @@ export const MAX_QUERY_GROUPS = 20;
 const keyset = (table: string, after: After | undefined) =>
   after ? { sql: ` and (${table}.created_at > ? or (${table}.created_at = ? and ${table}.id > ?))`, bindings: [after.createdAt, after.createdAt, after.id] } : { sql: '', bindings: [] };
 
-/** A page of rows read one more than asked, so the caller knows whether there is a next page. */
-function pageOf<R extends { id: string; created_at: string }, T>(rows: R[], limit: number, map: (r: R) => T): Page<T> {
+/** A page of rows read one more than asked, so the caller knows whether there is a next page (keyset on created_at, id). */
+export function pageOf<R extends { id: string; created_at: string }, T>(rows: R[], limit: number, map: (r: R) => T): Page<T> {
   const items = rows.slice(0, limit);
   const last = items[items.length - 1];
   return { items: items.map(map), next: rows.length > limit && last ? { createdAt: last.created_at, id: last.id } : null };

@@ -3,7 +3,7 @@ import { updateRow } from '../db/sql';
 import { now, toBool } from '../db/tables';
 import type { Cause } from '../membership/types';
 import type { ChangeSink } from '../synclog/changes';
-import { changed, type RuleEnv } from './rules';
+import { completed, groupGrantsOf, type RuleEnv } from './rules';
 import type { Page } from './content';
 
 export type EnrollmentState = 'active' | 'suspended' | 'completed';
@@ -105,14 +105,13 @@ export class EnrollmentStore {
       if (!current) return undefined;
       if (report.completed) {
         if (current.state === 'completed') return current; // no change, no event (rule 12)
-        // A completion expires when the soonest recertification among its open grants comes due (rule 9).
-        const [recert] = await tx.query<{ months: number | string | null }>(
-          'select min(a.recertify_months) as months from grants g join assignments a on a.id = g.assignment_id where g.enrollment_id = ? and g.ended_at is null',
-          [id],
-        );
-        const expiresAt = recert?.months == null ? null : addMonths(at, Number(recert.months));
+        // A completion expires when the soonest recertification among its open grants comes due
+        // (rule 9); the same grants say in which groups' feeds it shows.
+        const grants = await groupGrantsOf(tx, [id]);
+        const months = grants.flatMap((g) => (g.recertify_months == null ? [] : [Number(g.recertify_months)]));
+        const expiresAt = months.length ? addMonths(at, Math.min(...months)) : null;
         await updateRow(tx, 'enrollments', tenantId, id, { state: 'completed', paused: false, progress: 100, completed_at: at, expires_at: expiresAt, updated_at: at });
-        changed(tx, this.env, tenantId, 'enrollment.completed', [id], cause);
+        completed(tx, this.env, tenantId, [id], grants, cause);
       } else {
         await updateRow(tx, 'enrollments', tenantId, id, { progress: report.progress, updated_at: at });
       }

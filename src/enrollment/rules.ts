@@ -3,7 +3,7 @@ import type { Dialect } from '../db/knex';
 import { chunks, now } from '../db/tables';
 import type { Hooks } from '../membership/hooks';
 import type { Cause } from '../membership/types';
-import { writeEvents } from '../outbox/outbox';
+import { writeEvents, writeGroupEvents } from '../outbox/outbox';
 import type { ChangeSink } from '../synclog/changes';
 import { placeholders } from '../db/sql';
 
@@ -60,6 +60,54 @@ type EnrollmentChange = 'enrollment.created' | 'enrollment.reactivated' | 'enrol
 export function changed(tx: Tx, env: RuleEnv, tenantId: string, kind: EnrollmentChange, ids: readonly string[], cause: Cause): void {
   writeEvents(tx, tenantId, kind, ids, 'enrollmentIds', cause);
   env.changes.record(tx, tenantId, cause, kind, ids);
+}
+
+/** An open grant through a group's assignment, as a completion needs it (see groupGrantsOf). */
+export interface GroupGrant {
+  enrollment_id: string;
+  user_id: string;
+  content_id: string;
+  group_id: string;
+  recertify_months: number | string | null;
+}
+
+/**
+ * The open grants through groups of these enrollments, one statement per 500: the groups in whose
+ * feed their completion belongs (a member's completion of content assigned to the group: a grant
+ * is open exactly while both the membership and the assignment are), and the recertification each asks.
+ */
+export async function groupGrantsOf(tx: Tx, enrollmentIds: readonly string[]): Promise<GroupGrant[]> {
+  const out: GroupGrant[] = [];
+  for (const ids of chunks([...new Set(enrollmentIds)], 500)) {
+    out.push(
+      ...(await tx.query<GroupGrant>(
+        `select g.enrollment_id, e.user_id, e.content_id, g.group_id, a.recertify_months
+         from grants g join assignments a on a.id = g.assignment_id join enrollments e on e.id = g.enrollment_id
+         where g.enrollment_id in (${placeholders(ids)}) and g.ended_at is null`,
+        ids,
+      )),
+    );
+  }
+  return out;
+}
+
+/**
+ * Enrollments completed: their `enrollment.completed` events as before, and for each group whose
+ * open grant (groupGrantsOf) leads to one, a `group.enrollmentCompleted` event tagged with the group,
+ * for its feed. A type of its own, so a subscriber of `enrollment.completed` hears of a completion
+ * once however many groups lead to it.
+ */
+export function completed(tx: Tx, env: RuleEnv, tenantId: string, enrollmentIds: readonly string[], grants: readonly GroupGrant[], cause: Cause): void {
+  changed(tx, env, tenantId, 'enrollment.completed', enrollmentIds, cause);
+  const done = new Set(enrollmentIds);
+  const perGroup = new Map(grants.filter((g) => done.has(g.enrollment_id)).map((g) => [`${g.group_id} ${g.enrollment_id}`, g]));
+  writeGroupEvents(
+    tx,
+    tenantId,
+    'group.enrollmentCompleted',
+    [...perGroup.values()].map((g) => ({ groupId: g.group_id, enrollmentId: g.enrollment_id, userId: g.user_id, contentId: g.content_id })),
+    cause,
+  );
 }
 
 /** What a fan-out did: counts for the caller (and, later, the sync log). */

@@ -13,6 +13,7 @@ export interface CaptureOptions {
 const RESOURCES: { pattern: RegExp; type: string }[] = [
   { pattern: /^\/users(?:\/([^/]+))?/i, type: 'User' },
   { pattern: /^\/groups\/[^/]+\/assignments$/, type: 'Assignment' },
+  { pattern: /^\/groups\/[^/]+\/messages$/, type: 'GroupMessage' },
   { pattern: /^\/groups(?:\/([^/]+))?/i, type: 'Group' },
   { pattern: /^\/content(?:\/([^/]+))?/, type: 'Content' },
   { pattern: /^\/assignments(?:\/([^/]+))?/, type: 'Assignment' },

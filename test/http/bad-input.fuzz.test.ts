@@ -55,6 +55,7 @@ describe('bad input', () => {
       k('enrollments').where({ tenant_id: tenantId }).orderBy('id').select('id', 'user_id', 'content_id', 'state', 'paused', 'progress'),
       k('grants').where({ tenant_id: tenantId }).orderBy('id').select('id', 'enrollment_id', 'assignment_id', 'ended_at'),
       k('assignments').where({ tenant_id: tenantId }).orderBy('id').select('id', 'group_id', 'content_id', 'mandatory', 'due_date'),
+      k('group_messages').where({ tenant_id: tenantId }).orderBy('id').select('id', 'group_id', 'text'),
     ]);
     return JSON.stringify(parts);
   };
@@ -155,7 +156,7 @@ describe('bad input', () => {
       ([method, kind, id]): Req => ({ method, path: `/${kind}/${enc(id)}`, contentType: 'application/scim+json' }),
     );
     const adminWrite = fc
-      .tuple(fc.constantFrom('/content', '/groups/@group/assignments', '/webhooks', '/assignments/@assignment'), fc.oneof(junk.map((b) => ({ body: b })), raw.map((r) => ({ raw: r }))))
+      .tuple(fc.constantFrom('/content', '/groups/@group/assignments', '/groups/@group/messages', '/webhooks', '/assignments/@assignment'), fc.oneof(junk.map((b) => ({ body: b })), raw.map((r) => ({ raw: r }))))
       .map(([path, b]): Req => ({ method: path.startsWith('/assignments') ? 'patch' : 'post', path, ...b, contentType: 'application/json', admin: true }));
     return fc.oneof({ weight: 5, arbitrary: write }, { weight: 2, arbitrary: read }, { weight: 1, arbitrary: byId }, { weight: 2, arbitrary: adminWrite });
   })();

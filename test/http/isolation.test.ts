@@ -4,9 +4,9 @@ import { createTestApp, GROUP, PATCH_OP, USER, type ScimClient, type TestApp } f
 
 /**
  * Tenant isolation: with valid tokens of another tenant, every SCIM and admin endpoint is tried on
- * the first tenant's users, groups, memberships, content, assignments, enrollments, webhooks and sync
- * log entries, by id, in lists and filters, and as member or content references, and the operator
- * pages are read signed in as the other tenant. Each answer must be
+ * the first tenant's users, groups (their activity and messages too), memberships, content,
+ * assignments, enrollments, webhooks and sync log entries, by id, in lists and filters, and as member
+ * or content references, and the operator pages are read signed in as the other tenant. Each answer must be
  * exactly the answer for an id that does not exist anywhere (so it tells nothing, not even that the id
  * exists), lists and filters show none of the first tenant's resources, and nothing of the first
  * tenant changes.
@@ -32,6 +32,7 @@ describe("one tenant's token against another tenant's data", () => {
     a.assignment = (await victim.admin.post(`/groups/${a.group}/assignments`, { contentId: a.content }).expect(201)).body.id as string;
     a.enrollment = ((await victim.admin.get(`/users/${a.user}/enrollments`).expect(200)).body as { items: { id: string }[] }).items[0]!.id;
     a.webhook = (await victim.admin.post('/webhooks', { url: 'http://127.0.0.1:9/victim', events: ['*'] }).expect(201)).body.id as string;
+    await victim.admin.post(`/groups/${a.group}/messages`, { text: 'Victim news' }).expect(201);
     b.user = (await intruder.scim.post('/Users', { schemas: [USER], userName: 'eve@intruder.example' }).expect(201)).body.id as string;
     b.group = (await intruder.scim.post('/Groups', { schemas: [GROUP], displayName: 'Intruder group' }).expect(201)).body.id as string;
     b.content = (await intruder.admin.post('/content', { kind: 'course', title: 'Intruder course' }).expect(201)).body.id as string;
@@ -54,6 +55,8 @@ describe("one tenant's token against another tenant's data", () => {
         of('enrollments', ['id']),
         of('grants', ['id']),
         of('webhooks', ['id']),
+        of('group_messages', ['id']),
+        of('events', ['seq']),
       ]),
     );
   };
@@ -82,6 +85,9 @@ describe("one tenant's token against another tenant's data", () => {
     ['POST /groups/{id}/assignments', 'group', (c, id) => c.admin.post(`/groups/${id}/assignments`, { contentId: b.content })],
     ['GET /groups/{id}/assignments', 'group', (c, id) => c.admin.get(`/groups/${id}/assignments`)],
     ['GET /groups/{id}/stats', 'group', (c, id) => c.admin.get(`/groups/${id}/stats`)],
+    ['GET /groups/{id}/activity', 'group', (c, id) => c.admin.get(`/groups/${id}/activity`)],
+    ['GET /groups/{id}/messages', 'group', (c, id) => c.admin.get(`/groups/${id}/messages`)],
+    ['POST /groups/{id}/messages', 'group', (c, id) => c.admin.post(`/groups/${id}/messages`, { text: 'Hello from elsewhere' })],
     ['assign the other tenant\'s content to own group', 'content', (c, id) => c.admin.post(`/groups/${b.group}/assignments`, { contentId: id })],
     ['PATCH /assignments/{id}', 'assignment', (c, id) => c.admin.patch(`/assignments/${id}`, { mandatory: true })],
     ['DELETE /assignments/{id}', 'assignment', (c, id) => c.admin.delete(`/assignments/${id}`)],

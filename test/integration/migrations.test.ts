@@ -39,3 +39,29 @@ describe('planner statistics', () => {
     }
   });
 });
+
+describe('migration 012 (group activity)', () => {
+  it('tags the membership events written before it with their group, from the payload, and only those', async () => {
+    const db = await createTestDb();
+    try {
+      await db.knex.migrate.down({ migrationSource, name: '20261201_012_group_activity' }); // 012 undone, whatever came after it
+      expect(await db.knex.schema.hasColumn('events', 'group_id')).toBe(false);
+      const at = new Date().toISOString();
+      await db.knex('tenants').insert({ id: 't', name: 't', created_at: at });
+      const event = (id: string, type: string, payload: object) => ({ id, tenant_id: 't', type, payload: JSON.stringify(payload), cause: 'r', created_at: at });
+      await db.knex('events').insert([
+        event('e1', 'membership.added', { groupId: 'g1', userIds: ['u1'] }),
+        event('e2', 'membership.removed', { groupId: 'g2', userIds: ['u1'] }),
+        event('e3', 'enrollment.created', { enrollmentIds: ['n1'] }),
+      ]);
+      await db.knex.migrate.up({ migrationSource, name: '20261201_012_group_activity' });
+      expect(await db.knex('events').orderBy('seq').select('id', 'group_id')).toEqual([
+        { id: 'e1', group_id: 'g1' },
+        { id: 'e2', group_id: 'g2' },
+        { id: 'e3', group_id: null },
+      ]);
+    } finally {
+      await db.drop();
+    }
+  });
+});

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
+import { feedPageStatement } from '../../src/activity/feed';
 import { keepStatisticsCurrent, migrateLatest, openDb, type Db } from '../../src/db/knex';
 import { MembershipStore } from '../../src/membership/store';
 import { USERS, runList } from '../../src/scim/kinds';
+import { createTestDb } from '../helpers/db';
 import { tempSqliteUrl } from '../support/server';
 
 /**
@@ -94,5 +96,58 @@ describe('SQLite query plans of SCIM lists', () => {
     const stop = await keepStatisticsCurrent(db); // PRAGMA optimize analyzes what needs it, the reader reloads
     stop();
     expect(await planOf(EMAIL)).toContain('user_emails_value_lc_index');
+  });
+});
+
+/**
+ * A page of a group's activity feed is a range of the (tenant_id, group_id, seq) index read backwards
+ * from the cursor, on the engine of the run: no scan of the tenant's events, no sort. The outbox is
+ * seeded with 20,000 events of 40 groups and of no group, and the planner has its statistics.
+ */
+describe('the query plan of a group’s activity feed', () => {
+  let db: Awaited<ReturnType<typeof createTestDb>>;
+
+  beforeAll(async () => {
+    db = await createTestDb();
+    const at = new Date().toISOString();
+    await db.knex('tenants').insert([{ id: 't1', name: 'acme', created_at: at }, { id: 't2', name: 'globex', created_at: at }]);
+    const types = ['membership.added', 'membership.removed', 'enrollment.created', 'group.message'];
+    const rows = Array.from({ length: 20_000 }, (_, i) => ({
+      id: `e${i}`,
+      tenant_id: i % 5 === 0 ? 't2' : 't1',
+      type: types[i % types.length],
+      payload: '{}',
+      cause: 'seed',
+      created_at: at,
+      group_id: types[i % types.length] === 'enrollment.created' ? null : `g${i % 40}`,
+    }));
+    for (let i = 0; i < rows.length; i += 500) await db.knex('events').insert(rows.slice(i, i + 500));
+    await db.knex.raw(db.dialect === 'postgres' ? 'analyze events' : 'analyze');
+  });
+  afterAll(() => db.drop());
+
+  const planOf = async (before?: number) => {
+    const { sql, bindings } = feedPageStatement('t1', 'g7', 50, before);
+    if (db.dialect === 'postgres') {
+      const res = (await db.knex.raw(`explain ${sql}`, bindings as never[])) as { rows: { 'QUERY PLAN': string }[] };
+      return res.rows.map((r) => r['QUERY PLAN']).join(' | ');
+    }
+    const rows = (await db.knex.raw(`explain query plan ${sql}`, bindings as never[])) as { detail: string }[];
+    return rows.map((r) => r.detail).join(' | ');
+  };
+
+  it.each([
+    ['the first page', undefined],
+    ['a page after a cursor', 10_000],
+  ])('reads %s from the group index, newest first, without sorting', async (_label, before) => {
+    const plan = await planOf(before);
+    if (db.dialect === 'postgres') {
+      expect(plan).toContain('Index Scan Backward using events_tenant_id_group_id_seq_index');
+      expect(plan).not.toMatch(/Sort|Seq Scan/);
+      if (before !== undefined) expect(plan).toMatch(/Index Cond: .*seq < /); // the cursor bounds the range, not a filter
+    } else {
+      expect(plan).toMatch(/SEARCH events USING INDEX events_tenant_id_group_id_seq_index \(tenant_id=\? AND group_id=\?(?: AND seq<\?)?\)/);
+      expect(plan).not.toContain('TEMP B-TREE');
+    }
   });
 });
