@@ -9,6 +9,7 @@ import * as credentialsNotify from './20261201_007_credentials_notify';
 import * as tokenExpiry from './20261201_008_token_expiry';
 import * as passwordHash from './20261201_009_password_hash';
 import * as groupSettings from './20261201_010_group_settings';
+import * as credits from './20261201_011_credits';
 
 // Listed here rather than globbed from disk, so the same list works from TypeScript (tests) and from
 // the compiled dist/ (npm start), on SQLite and on PostgreSQL.
@@ -23,6 +24,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261201_008_token_expiry': tokenExpiry,
   '20261201_009_password_hash': passwordHash,
   '20261201_010_group_settings': groupSettings,
+  '20261201_011_credits': credits,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
