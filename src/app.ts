@@ -5,6 +5,8 @@ import type { Config } from './config';
 import { pendingMigrations, type Db } from './db/knex';
 import type { MembershipStore } from './membership/store';
 import { adminRouter } from './admin/router';
+import { CreditLedger } from './credits/ledger';
+import { CreditStore, registerCreditReturns } from './credits/store';
 import { AssignmentStore } from './enrollment/assignments';
 import { ContentStore } from './enrollment/content';
 import { Directory } from './enrollment/directory';
@@ -56,6 +58,7 @@ export function createApp(deps: AppDeps): Express {
   const changes = deps.syncLog.changes;
   registerChangeLog(deps.store.hooks, changes);
   registerEnrollmentRules(deps.store.hooks, { dialect: deps.db.dialect, changes });
+  registerCreditReturns(deps.store.hooks);
   const assignments = new AssignmentStore(deps.db, changes);
   const enrollments = new EnrollmentStore(deps.db, changes);
 
@@ -86,6 +89,8 @@ export function createApp(deps: AppDeps): Express {
       syncLog: deps.syncLog,
       webhooks,
       directory: new Directory(deps.db),
+      credits: new CreditStore(deps.db),
+      ledger: new CreditLedger(deps.db),
       log: deps.log,
     }),
   );

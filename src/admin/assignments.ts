@@ -7,7 +7,8 @@ import { AdminErrors } from './errors';
 import { decodeCursor, encodeCursor, limitOf } from './paging';
 import { Bodies, validBody } from './validate';
 
-const causeOf = (req: Request): Cause => ({ requestId: req.requestId ?? '', source: 'admin', actor: req.principal?.tokenName, deadline: req.deadline });
+/** What caused an admin API change: the request's id, its token's name and its deadline. */
+export const causeOf = (req: Request): Cause => ({ requestId: req.requestId ?? '', source: 'admin', actor: req.principal?.tokenName, deadline: req.deadline });
 
 /** Assignments of groups, and the enrollments they lead to. */
 export function assignmentsRouter(assignments: AssignmentStore, enrollments: EnrollmentStore): Router {

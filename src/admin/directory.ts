@@ -5,7 +5,7 @@ import { AdminErrors } from './errors';
 import { decodeCursor, encodeCursor, limitOf } from './paging';
 
 /** Refuses query parameters a list does not know (a misspelt filter must not list everyone). */
-function onlyParams(req: Request, known: readonly string[]): void {
+export function onlyParams(req: Request, known: readonly string[]): void {
   const unknown = Object.keys(req.query).filter((k) => !known.includes(k));
   if (unknown.length) throw AdminErrors.invalidQuery(`unknown query parameter ${unknown.map((k) => `"${k}"`).join(', ')}; this list takes ${known.join(', ')}`);
 }

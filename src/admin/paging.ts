@@ -3,16 +3,30 @@ import { AdminErrors } from './errors';
 
 /** Keyset cursors: the position after which the next page starts, opaque to clients (base64url JSON). */
 export function encodeCursor(position: { createdAt: string; id: string } | null): string | null {
-  return position ? Buffer.from(JSON.stringify([position.createdAt, position.id])).toString('base64url') : null;
+  return position ? encoded([position.createdAt, position.id]) : null;
 }
 
 export function decodeCursor(raw: unknown): { createdAt: string; id: string } | undefined {
+  return decoded(raw, (value) => (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'string') ? { createdAt: value[0] as string, id: value[1] as string } : undefined));
+}
+
+/** Cursors of a list in seq order (the credit ledger, newest first): the seq the next page starts below. */
+export function encodeSeqCursor(seq: number | null): string | null {
+  return seq === null ? null : encoded(seq);
+}
+
+export function decodeSeqCursor(raw: unknown): number | undefined {
+  return decoded(raw, (value) => (typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : undefined));
+}
+
+const encoded = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+/** The cursor's position as `read` takes it from the JSON; undefined for none given; a 400 for anything that is not one of ours. */
+function decoded<T>(raw: unknown, read: (value: unknown) => T | undefined): T | undefined {
   if (raw === undefined || raw === '') return undefined;
   try {
-    const value: unknown = typeof raw === 'string' ? JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) : undefined;
-    if (Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === 'string')) {
-      return { createdAt: value[0] as string, id: value[1] as string };
-    }
+    const position = typeof raw === 'string' ? read(JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'))) : undefined;
+    if (position !== undefined) return position;
   } catch {
     // fall through: not one of ours
   }

@@ -10,6 +10,9 @@ import type { WebhookStore } from '../outbox/webhooks';
 import type { SyncLog } from '../synclog/sync-log';
 import { assignmentsRouter } from './assignments';
 import { contentRouter } from './content';
+import { creditsRouter } from './credits';
+import type { CreditLedger } from '../credits/ledger';
+import type { CreditStore } from '../credits/store';
 import { directoryRouter } from './directory';
 import type { Directory } from '../enrollment/directory';
 import { syncLogRouter } from './sync-log';
@@ -24,6 +27,8 @@ export interface AdminDeps {
   syncLog: SyncLog;
   webhooks: WebhookStore;
   directory: Directory;
+  credits: CreditStore;
+  ledger: CreditLedger;
   log: Logger;
 }
 
@@ -38,6 +43,7 @@ export function adminRouter(deps: AdminDeps): Router {
   router.use('/content', contentRouter(deps.content));
   router.use(assignmentsRouter(deps.assignments, deps.enrollments));
   router.use(directoryRouter(deps.directory));
+  router.use(creditsRouter(deps.credits, deps.ledger));
   router.use('/sync-log', syncLogRouter(deps.syncLog));
   router.use('/webhooks', webhooksRouter(deps.webhooks));
   router.use((req, _res, next) => next(AdminErrors.routeNotFound(req.method, req.path)));

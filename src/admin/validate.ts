@@ -2,10 +2,15 @@ import Ajv, { type ValidateFunction } from 'ajv';
 import assignmentCreate from '../../schemas/assignment-create.json';
 import assignmentUpdate from '../../schemas/assignment-update.json';
 import contentCreate from '../../schemas/content-create.json';
+import creditDistributions from '../../schemas/credit-distributions.json';
+import creditSession from '../../schemas/credit-session.json';
+import creditTransfer from '../../schemas/credit-transfer.json';
 import progress from '../../schemas/progress.json';
 import reconcile from '../../schemas/reconcile.json';
 import contentUpdate from '../../schemas/content-update.json';
+import settingsUpdate from '../../schemas/settings-update.json';
 import webhookCreate from '../../schemas/webhook-create.json';
+import type { Distribution, SessionInput, TransferInput } from '../credits/store';
 import type { AssignmentInput, AssignmentUpdate } from '../enrollment/assignments';
 import { AdminErrors } from './errors';
 
@@ -20,6 +25,10 @@ export const Bodies = {
   reconcile: ajv.compile<{ dryRun?: boolean }>(reconcile),
   progress: ajv.compile<{ progress?: number; completed?: true }>(progress),
   webhookCreate: ajv.compile<{ url: string; events: string[]; secret?: string }>(webhookCreate),
+  settingsUpdate: ajv.compile<{ coaching: boolean }>(settingsUpdate),
+  creditTransfer: ajv.compile<TransferInput>(creditTransfer),
+  creditDistributions: ajv.compile<{ distributions: Distribution[]; note?: string }>(creditDistributions),
+  creditSession: ajv.compile<SessionInput>(creditSession),
 };
 
 /** The body, typed, or a 400 listing every problem with its JSON path. */
