@@ -153,9 +153,17 @@ async function returnToWorkspace(tx: Tx, tenantId: string, groupId: string, caus
   if (balance > 0) record(tx, tenantId, cause, [{ kind: 'groupDeleted', from: wallet, to: WORKSPACE, amount: balance, groupId, note: null }]);
 }
 
-/** The rows of `reads`, then the wallet's balance read once its lock is held (lockWallet). */
+/** The longest wallet key: `group:` or `user:` and an id of 36 characters, with room to spare (the columns hold 50). */
+const MAX_WALLET = 50;
+
+/**
+ * The rows of `reads`, then the wallet's balance read once its lock is held (lockWallet). A key
+ * longer than any wallet's (an id from a path that names nothing) is not locked, so it is never
+ * written: the reads find no such group or user, and the caller refuses.
+ */
 async function underLock(tx: Tx, tenantId: string, wallet: Wallet, reads: readonly Statement[]): Promise<{ balance: number; rows: Row[][] }> {
-  const results = await tx.pipeline<Row>([...reads, ...lockWallet(tx.dialect, tenantId, wallet), balanceStatement(tenantId, wallet)]);
+  const lock = wallet.length <= MAX_WALLET ? lockWallet(tx.dialect, tenantId, wallet) : [];
+  const results = await tx.pipeline<Row>([...reads, ...lock, balanceStatement(tenantId, wallet)]);
   return { balance: Number(results[results.length - 1]?.[0]?.balance ?? 0), rows: results.slice(0, reads.length) };
 }
 
