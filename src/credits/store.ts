@@ -54,6 +54,7 @@ type Row = Record<string, unknown>;
 export class CreditStore {
   constructor(private readonly db: Db) {}
 
+  /** On PostgreSQL the tenants' trigger (migration 007) then drops every instance's token cache: a rare change, and harmless. */
   async setCoaching(tenantId: string, enabled: boolean, cause: Cause): Promise<boolean> {
     await this.write(cause, (tx) => tx.execute('update tenants set coaching_enabled = ? where id = ?', [enabled, tenantId]));
     return enabled;
