@@ -11,6 +11,7 @@ import * as passwordHash from './20261201_009_password_hash';
 import * as groupSettings from './20261201_010_group_settings';
 import * as groupActivity from './20261201_012_group_activity';
 import * as groupAdmins from './20261201_013_group_admins';
+import * as credits from './20261201_011_credits';
 
 // Listed here rather than globbed from disk, so the same list works from TypeScript (tests) and from
 // the compiled dist/ (npm start), on SQLite and on PostgreSQL.
@@ -27,6 +28,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261201_010_group_settings': groupSettings,
   '20261201_012_group_activity': groupActivity,
   '20261201_013_group_admins': groupAdmins,
+  '20261201_011_credits': credits,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -7,6 +7,8 @@ import type { MembershipStore } from './membership/store';
 import { adminRouter } from './admin/router';
 import { GroupActivity } from './activity/feed';
 import { GroupMessages } from './activity/messages';
+import { CreditLedger } from './credits/ledger';
+import { CreditStore, registerCreditReturns } from './credits/store';
 import { AssignmentStore } from './enrollment/assignments';
 import { ContentStore } from './enrollment/content';
 import { Directory } from './enrollment/directory';
@@ -60,6 +62,7 @@ export function createApp(deps: AppDeps): Express {
   const changes = deps.syncLog.changes;
   registerChangeLog(deps.store.hooks, changes);
   registerEnrollmentRules(deps.store.hooks, { dialect: deps.db.dialect, changes });
+  registerCreditReturns(deps.store.hooks);
   const assignments = new AssignmentStore(deps.db, changes);
   const enrollments = new EnrollmentStore(deps.db, changes);
 
@@ -95,6 +98,8 @@ export function createApp(deps: AppDeps): Express {
       groupAdmins: new GroupAdmins(deps.db),
       activity: new GroupActivity(deps.db),
       messages: new GroupMessages(deps.db),
+      credits: new CreditStore(deps.db),
+      ledger: new CreditLedger(deps.db),
       log: deps.log,
     }),
   );

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
+import { CreditError } from '../credits/errors';
 import { StoreError } from '../membership/errors';
 
 /** An admin API error: `{ "error": { "code", "message", "details" } }` with its HTTP status. */
@@ -24,6 +25,8 @@ export const AdminErrors = {
   invalidBody: (details: unknown) => new AdminError(400, 'invalidBody', 'The request body is not valid', details),
   invalidQuery: (message: string) => new AdminError(400, 'invalidQuery', message),
   conflict: (message: string, details?: unknown) => new AdminError(409, 'conflict', message, details),
+  coachingDisabled: () =>
+    new AdminError(409, 'coachingDisabled', 'Coaching is not enabled for this tenant, so it has no credits; an admin enables it with PATCH /admin/v1/settings {"coaching": true}'),
   tooLarge: () => new AdminError(413, 'tooLarge', 'The request body is too large'),
   busy: (retryAfter = 5) => new AdminError(503, 'busy', 'Roster is busy with other changes; retry after the time in Retry-After', undefined, retryAfter),
   overBudget: () => new AdminError(503, 'overBudget', 'The request did not finish within its time budget (SCIM_REQUEST_BUDGET_MS); nothing was applied; retry after the time in Retry-After', undefined, 5),
@@ -63,6 +66,17 @@ export function toAdminError(err: unknown, requestId: string): AdminError {
         return new AdminError(409, err.code, err.message, err.details);
       case 'privateGroup':
         return AdminErrors.forbidden(err.message, err.details);
+    }
+  }
+  if (err instanceof CreditError) {
+    switch (err.code) {
+      case 'coachingDisabled':
+        return AdminErrors.coachingDisabled();
+      case 'insufficientCredits':
+      case 'overSessionLimit':
+        return new AdminError(409, err.code, err.message, err.details);
+      case 'notMembers':
+        return new AdminError(400, err.code, err.message, err.details);
     }
   }
   const e = err as { type?: string; name?: string; code?: string };

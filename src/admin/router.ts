@@ -13,6 +13,9 @@ import type { SyncLog } from '../synclog/sync-log';
 import { activityRouter } from './activity';
 import { assignmentsRouter } from './assignments';
 import { contentRouter } from './content';
+import { creditsRouter } from './credits';
+import type { CreditLedger } from '../credits/ledger';
+import type { CreditStore } from '../credits/store';
 import { directoryRouter } from './directory';
 import { groupsRouter } from './groups';
 import { groupAdminsRouter } from './group-admins';
@@ -38,6 +41,8 @@ export interface AdminDeps {
   groupAdmins: GroupAdmins;
   activity: GroupActivity;
   messages: GroupMessages;
+  credits: CreditStore;
+  ledger: CreditLedger;
   log: Logger;
 }
 
@@ -59,6 +64,7 @@ export function adminRouter(deps: AdminDeps): Router {
   router.use(groupsRouter(deps.store, deps.people, deps.directory));
   router.use(groupAdminsRouter(deps.store, deps.groupAdmins, deps.tenancy));
   router.use(activityRouter(deps.activity, deps.messages));
+  router.use(creditsRouter(deps.credits, deps.ledger));
   router.use('/sync-log', syncLogRouter(deps.syncLog));
   router.use('/webhooks', webhooksRouter(deps.webhooks));
   router.use((req, _res, next) => next(AdminErrors.routeNotFound(req.method, req.path)));

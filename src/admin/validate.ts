@@ -3,9 +3,13 @@ import assignmentCreate from '../../schemas/assignment-create.json';
 import assignmentUpdate from '../../schemas/assignment-update.json';
 import contentCreate from '../../schemas/content-create.json';
 import groupMessage from '../../schemas/group-message.json';
+import creditDistributions from '../../schemas/credit-distributions.json';
+import creditSession from '../../schemas/credit-session.json';
+import creditTransfer from '../../schemas/credit-transfer.json';
 import progress from '../../schemas/progress.json';
 import reconcile from '../../schemas/reconcile.json';
 import contentUpdate from '../../schemas/content-update.json';
+import settingsUpdate from '../../schemas/settings-update.json';
 import webhookCreate from '../../schemas/webhook-create.json';
 import groupCreate from '../../schemas/group-create.json';
 import groupUpdate from '../../schemas/group-update.json';
@@ -13,6 +17,7 @@ import groupMembersAdd from '../../schemas/group-members-add.json';
 import userGroupsSet from '../../schemas/user-groups-set.json';
 import usersGroupsSet from '../../schemas/users-groups-set.json';
 import memberTokenCreate from '../../schemas/member-token-create.json';
+import type { Distribution, SessionInput, TransferInput } from '../credits/store';
 import type { AssignmentInput, AssignmentUpdate } from '../enrollment/assignments';
 import type { PersonRef } from '../membership/people';
 import { AdminErrors } from './errors';
@@ -47,6 +52,10 @@ export const Bodies = {
   usersGroupsSet: ajv.compile<{ userIds: string[]; groupIds: string[] }>(usersGroupsSet),
   memberTokenCreate: ajv.compile<{ name?: string; expiresInDays?: number }>(memberTokenCreate),
   groupMessage: ajv.compile<{ text: string }>(groupMessage),
+  settingsUpdate: ajv.compile<{ coaching: boolean }>(settingsUpdate),
+  creditTransfer: ajv.compile<TransferInput>(creditTransfer),
+  creditDistributions: ajv.compile<{ distributions: Distribution[]; note?: string }>(creditDistributions),
+  creditSession: ajv.compile<SessionInput>(creditSession),
 };
 
 /** What the schemas' patterns mean, said to a client in words rather than as the regular expression. */

@@ -3,6 +3,8 @@ export interface TenantRow {
   id: string;
   name: string;
   created_at: string;
+  /** Coaching credits are on for the tenant (migration 011); absent from rows Roster builds. */
+  coaching_enabled?: boolean | number;
 }
 
 export interface TokenRow {
@@ -75,6 +77,24 @@ export interface MembershipRow {
   tenant_id: string;
   group_id: string;
   user_id: string;
+  created_at: string;
+}
+
+/** One transfer of the credit ledger (append-only): wallets are `workspace`, `group:<id>`, `user:<id>`. */
+export interface CreditTransferRow {
+  seq?: number | string; // bigint on PostgreSQL, given as text
+  id: string;
+  tenant_id: string;
+  /** null: credits added from outside. */
+  from_wallet: string | null;
+  /** null: credits used up by a coaching session. */
+  to_wallet: string | null;
+  amount: number | string; // bigint: text on PostgreSQL
+  kind: 'deposit' | 'allocate' | 'distribute' | 'session' | 'groupDeleted';
+  group_id: string | null;
+  actor: string;
+  request_id: string;
+  note: string | null;
   created_at: string;
 }
 

@@ -121,6 +121,8 @@ describe('admin API: group admins and member tokens', () => {
       ['create a group', () => asAnn.post('/groups', { displayName: 'Mine now' })],
       ['create content', () => asAnn.post('/content', { kind: 'course', title: 'Mine' })],
       ['read the sync log', () => asAnn.get('/sync-log')],
+      ['turn coaching off', () => asAnn.patch('/settings', { coaching: false })],
+      ['deposit credits', () => asAnn.post('/credits/deposits', { amount: 5 })],
       ['subscribe a webhook', () => asAnn.post('/webhooks', { url: 'http://127.0.0.1:9/x', events: ['*'] })],
       ['run a reconcile', () => asAnn.post('/reconcile', {})],
       ['use another spelling of an allowed route', () => asAnn.post(`/Groups/${group}/members`, { users: [{ id: outsider }] })],
@@ -134,6 +136,26 @@ describe('admin API: group admins and member tokens', () => {
     expect((await admin.get('/groups?limit=500').expect(200)).body.items.map((g: { displayName: string }) => g.displayName)).not.toContain('Mine now');
     // a member token is not a SCIM token
     await request(t.app).get('/scim/v2/Users').set('authorization', `Bearer ${(await tokenFor(bob)).token}`).expect(401);
+  });
+
+  it("lets a group admin distribute their group's credits to its members, and no other group's", async () => {
+    const [ann, bob] = [await person('ca'), await person('cb')];
+    const [group, other] = [await cohort('Coached'), await cohort('Coached elsewhere')];
+    await add(group, ann, bob);
+    await add(other, bob);
+    await admin.patch('/settings', { coaching: true }).expect(200);
+    await admin.post('/credits/deposits', { amount: 100 }).expect(201);
+    await admin.post(`/groups/${group}/credits`, { amount: 30 }).expect(201);
+    await admin.post(`/groups/${other}/credits`, { amount: 30 }).expect(201);
+    await admin.put(`/groups/${group}/admins/${ann}`).expect(201);
+    const asAnn = as((await tokenFor(ann)).token);
+    const given = await asAnn.post(`/groups/${group}/credits/distributions`, { distributions: [{ userId: bob, amount: 12 }] }).expect(201);
+    expect(JSON.stringify(given.body)).toContain('"actor":"member-ca.');
+    expect((await asAnn.get(`/groups/${group}/credits`).expect(200)).body.balance).toBe(18);
+    await asAnn.post(`/groups/${other}/credits/distributions`, { distributions: [{ userId: bob, amount: 1 }] }).expect(403);
+    await asAnn.post(`/groups/${group}/credits`, { amount: 1 }).expect(403);
+    expect((await admin.get(`/users/${bob}/credits`).expect(200)).body.balance).toBe(12);
+    expect((await admin.get(`/groups/${other}/credits`).expect(200)).body.balance).toBe(30);
   });
 
   it('stops a group admin who is revoked, leaves the group or is deactivated; a revoked token is refused', async () => {

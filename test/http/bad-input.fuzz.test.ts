@@ -10,9 +10,9 @@ const SEED = process.env.FUZZ_SEED === 'random' ? Date.now() % 2 ** 31 : Number(
  * Bad input against the app over HTTP: random and mutated bodies (truncated JSON, invalid UTF-8,
  * nesting thousands deep, long strings, prototype-pollution keys, wrong types), PATCH operations,
  * ids, query strings and headers, sent to the SCIM and admin endpoints of a tenant seeded with users,
- * a group, content and an assignment. Every answer is a success or a 4xx with the API's error body,
- * never a 5xx and never a hang, and after every refused request the tenant's users, emails, groups,
- * memberships, enrollments and grants are exactly what they were.
+ * a group, content, an assignment and credits. Every answer is a success or a 4xx with the API's
+ * error body, never a 5xx and never a hang, and after every refused request the tenant's users,
+ * emails, groups, memberships, enrollments, grants and credit ledger are exactly what they were.
  */
 describe('bad input', () => {
   let t: TestApp;
@@ -41,6 +41,10 @@ describe('bad input', () => {
     const groupId = (await scim.post('/Groups', { schemas: [GROUP], displayName: 'Sales', members: userIds.slice(0, 2).map((value) => ({ value })) }).expect(201)).body.id as string;
     const contentId = (await admin.post('/content', { kind: 'course', title: 'Safety' }).expect(201)).body.id as string;
     const assignmentId = (await admin.post(`/groups/${groupId}/assignments`, { contentId }).expect(201)).body.id as string;
+    await admin.patch('/settings', { coaching: true }).expect(200);
+    await admin.post('/credits/deposits', { amount: 100 }).expect(201);
+    await admin.post(`/groups/${groupId}/credits`, { amount: 50 }).expect(201);
+    await admin.post(`/groups/${groupId}/credits/distributions`, { distributions: [{ userId: userIds[0], amount: 10 }] }).expect(201);
     return { tenant, tenantId: await t.tenantId(tenant), userIds, groupId, assignmentId };
   };
 
@@ -56,6 +60,8 @@ describe('bad input', () => {
       k('grants').where({ tenant_id: tenantId }).orderBy('id').select('id', 'enrollment_id', 'assignment_id', 'ended_at'),
       k('assignments').where({ tenant_id: tenantId }).orderBy('id').select('id', 'group_id', 'content_id', 'mandatory', 'due_date'),
       k('group_messages').where({ tenant_id: tenantId }).orderBy('id').select('id', 'group_id', 'text'),
+      k('credit_transfers').where({ tenant_id: tenantId }).orderBy('seq').select('id', 'from_wallet', 'to_wallet', 'amount', 'kind'),
+      k('credit_wallets').where({ tenant_id: tenantId }).orderBy('wallet').select('wallet'),
     ]);
     return JSON.stringify(parts);
   };
@@ -126,6 +132,18 @@ describe('bad input', () => {
   const idLike = fc.oneof(fc.constantFrom('@user0', '@user1', '@user2', '@group'), awkwardString.filter((v) => v.length > 0 && !v.includes('/') && !v.includes('?') && !v.includes('#')));
   const contentType = fc.constantFrom('application/scim+json', 'application/json', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=latin1');
 
+  /** Credit requests near the schemas: amounts about the limits and the balances, members and strangers, junk in any field. */
+  const credits = (() => {
+    const amount = fc.oneof({ weight: 3, arbitrary: fc.integer({ min: -2, max: 150 }) }, { weight: 1, arbitrary: fc.oneof(fc.constantFrom(1_000_000_000, 1_000_000_001, 1.5, '5'), junk) });
+    const note = fc.oneof(awkwardString, junk);
+    const distributions = fc.array(fc.record({ userId: fc.constantFrom('@user0', '@user1', '@user2', 'nobody'), amount }), { maxLength: 3 });
+    return fc.oneof(
+      fc.tuple(fc.constantFrom('/credits/deposits', '/groups/@group/credits'), fc.record({ amount, note }, { requiredKeys: ['amount'] })),
+      fc.tuple(fc.constant('/groups/@group/credits/distributions'), fc.record({ distributions: fc.oneof(distributions, junk), note }, { requiredKeys: ['distributions'] })),
+      fc.tuple(fc.constantFrom('/users/@user0/credits/sessions', '/users/@user2/credits/sessions'), fc.record({ groupId: fc.oneof(fc.constant('@group'), awkwardString), credits: amount, note }, { requiredKeys: ['groupId', 'credits'] })),
+    );
+  })();
+
   type Req = { method: 'get' | 'post' | 'put' | 'patch' | 'delete'; path: string; body?: unknown; raw?: Buffer; contentType: string; ifMatch?: string; admin?: boolean };
 
   /** Requests over the seeded tenant: `@user0`…`@user2`, `@group` and `@assignment` in a path name its resources. */
@@ -158,7 +176,13 @@ describe('bad input', () => {
     const adminWrite = fc
       .tuple(fc.constantFrom('/content', '/groups/@group/assignments', '/groups/@group/messages', '/webhooks', '/assignments/@assignment'), fc.oneof(junk.map((b) => ({ body: b })), raw.map((r) => ({ raw: r }))))
       .map(([path, b]): Req => ({ method: path.startsWith('/assignments') ? 'patch' : 'post', path, ...b, contentType: 'application/json', admin: true }));
-    return fc.oneof({ weight: 5, arbitrary: write }, { weight: 2, arbitrary: read }, { weight: 1, arbitrary: byId }, { weight: 2, arbitrary: adminWrite });
+    const creditWrite = fc
+      .oneof(
+        { weight: 3, arbitrary: credits.map(([path, body]) => ({ path, body })) },
+        { weight: 1, arbitrary: fc.tuple(fc.constantFrom('/credits/deposits', '/groups/@group/credits/distributions'), fc.oneof(junk.map((b) => ({ body: b })), raw.map((r) => ({ raw: r })))).map(([path, b]) => ({ path, ...b })) },
+      )
+      .map((r): Req => ({ method: 'post', ...r, contentType: 'application/json', admin: true }));
+    return fc.oneof({ weight: 5, arbitrary: write }, { weight: 2, arbitrary: read }, { weight: 1, arbitrary: byId }, { weight: 2, arbitrary: adminWrite }, { weight: 2, arbitrary: creditWrite });
   })();
   // A lone surrogate cannot be in a URL at all: it goes as U+FFFD, as a browser would send it.
   const enc = (v: string) => encodeURIComponent(v.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd'));

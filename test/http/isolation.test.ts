@@ -5,8 +5,9 @@ import { createTestApp, GROUP, PATCH_OP, USER, type ScimClient, type TestApp } f
 /**
  * Tenant isolation: with valid tokens of another tenant, every SCIM and admin endpoint is tried on
  * the first tenant's users, groups (their activity and messages too), memberships, content,
- * assignments, enrollments, webhooks and sync log entries, by id, in lists and filters, and as member
- * or content references, and the operator pages are read signed in as the other tenant. Each answer must be
+ * assignments, enrollments, webhooks, credits and sync log entries, by id, in lists and filters, and
+ * as member or content references, and the operator pages are read signed in as the other tenant.
+ * Each answer must be
  * exactly the answer for an id that does not exist anywhere (so it tells nothing, not even that the id
  * exists), lists and filters show none of the first tenant's resources, and nothing of the first
  * tenant changes.
@@ -36,6 +37,11 @@ describe("one tenant's token against another tenant's data", () => {
     b.user = (await intruder.scim.post('/Users', { schemas: [USER], userName: 'eve@intruder.example' }).expect(201)).body.id as string;
     b.group = (await intruder.scim.post('/Groups', { schemas: [GROUP], displayName: 'Intruder group' }).expect(201)).body.id as string;
     b.content = (await intruder.admin.post('/content', { kind: 'course', title: 'Intruder course' }).expect(201)).body.id as string;
+    // Credits in the victim's wallets; the intruder has coaching on too, so its answers are the 404s, not a 409.
+    for (const side of [victim, intruder]) await side.admin.patch('/settings', { coaching: true }).expect(200);
+    await victim.admin.post('/credits/deposits', { amount: 100 }).expect(201);
+    await victim.admin.post(`/groups/${a.group}/credits`, { amount: 50 }).expect(201);
+    await victim.admin.post(`/groups/${a.group}/credits/distributions`, { distributions: [{ userId: a.user, amount: 10 }] }).expect(201);
     await t.syncLog.writer.flush();
   });
   afterAll(async () => t.close());
@@ -57,6 +63,9 @@ describe("one tenant's token against another tenant's data", () => {
         of('webhooks', ['id']),
         of('group_messages', ['id']),
         of('events', ['seq']),
+        of('credit_transfers', ['seq']),
+        of('credit_wallets', ['wallet']),
+        k('tenants').where({ id: victim.tenantId }).select(),
       ]),
     );
   };
@@ -98,6 +107,13 @@ describe("one tenant's token against another tenant's data", () => {
     ['GET /webhooks/{id}/deliveries', 'webhook', (c, id) => c.admin.get(`/webhooks/${id}/deliveries`)],
     ['POST /webhooks/{id}/resume', 'webhook', (c, id) => c.admin.post(`/webhooks/${id}/resume`)],
     ['DELETE /webhooks/{id}', 'webhook', (c, id) => c.admin.delete(`/webhooks/${id}`)],
+    ['GET /groups/{id}/credits', 'group', (c, id) => c.admin.get(`/groups/${id}/credits`)],
+    ['POST /groups/{id}/credits', 'group', (c, id) => c.admin.post(`/groups/${id}/credits`, { amount: 1 })],
+    ['POST /groups/{id}/credits/distributions', 'group', (c, id) => c.admin.post(`/groups/${id}/credits/distributions`, { distributions: [{ userId: b.user, amount: 1 }] })],
+    ['distribute from own group to the other tenant\'s user', 'user', (c, id) => c.admin.post(`/groups/${b.group}/credits/distributions`, { distributions: [{ userId: id, amount: 1 }] })],
+    ['GET /users/{id}/credits', 'user', (c, id) => c.admin.get(`/users/${id}/credits`)],
+    ['POST /users/{id}/credits/sessions', 'user', (c, id) => c.admin.post(`/users/${id}/credits/sessions`, { groupId: b.group, credits: 1 })],
+    ['a session of own user through the other tenant\'s group', 'group', (c, id) => c.admin.post(`/users/${b.user}/credits/sessions`, { groupId: id, credits: 1 })],
   ];
 
   it.each(byId)('%s: the answer for an id that exists nowhere, and nothing changes', async (label, kind, send) => {
@@ -163,6 +179,7 @@ describe("one tenant's token against another tenant's data", () => {
       await intruder.scim.post('/Groups/.search', { filter: 'displayName sw "Victim"' }),
       await intruder.admin.get('/content'),
       await intruder.admin.get('/webhooks'),
+      await intruder.admin.get('/credits/transfers'),
     ];
     for (const res of lists) {
       expect(res.status).toBe(200);
