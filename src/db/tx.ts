@@ -23,6 +23,12 @@ export interface Tx {
    */
   batch(statements: readonly Statement[]): Promise<void>;
   /**
+   * A batch and a read that does not depend on it, in one statement on PostgreSQL (the read is the
+   * statement whose rows come back, beside the writes' WITH queries: it sees the database as it was
+   * before them); on SQLite the writes, then the read. Gives the read's rows.
+   */
+  batchAndRead<T = unknown>(writes: readonly Statement[], read: Statement): Promise<T[]>;
+  /**
    * Inserts rows at the end of the transaction, just before it commits, with the other deferred
    * rows: rows nothing in the transaction reads back (the outbox's events, the sync log's change
    * records). On PostgreSQL they all go in one statement, one round trip fewer per table while the
@@ -147,6 +153,11 @@ abstract class BaseTx implements Tx {
 
   async batch(statements: readonly Statement[]): Promise<void> {
     for (const { sql, bindings } of statements) await this.execute(sql, bindings);
+  }
+
+  async batchAndRead<T = unknown>(writes: readonly Statement[], read: Statement): Promise<T[]> {
+    await this.batch(writes);
+    return this.query<T>(read.sql, read.bindings);
   }
 
   async pipeline<T = unknown>(statements: readonly Statement[]): Promise<T[][]> {
@@ -312,6 +323,12 @@ class PgTx extends BaseTx {
     const one = asOneStatement(statements);
     if (!one) return super.batch(statements);
     await this.execute(one.sql, one.bindings);
+  }
+
+  override async batchAndRead<T = unknown>(writes: readonly Statement[], read: Statement): Promise<T[]> {
+    const one = asOneStatement([...writes, read]);
+    if (!one) return super.batchAndRead<T>(writes, read);
+    return this.query<T>(one.sql, one.bindings);
   }
 
   /** The work alone: its deferred writes go with the COMMIT (end). */

@@ -108,8 +108,8 @@ export class MembershipStore {
       let rules: RuleGroupRow[];
       try {
         const row = opts.passwordHash === undefined ? userToRow(user) : { ...userToRow(user), password_hash: opts.passwordHash };
-        // The tenant's rule groups come back in the same round trip as the inserts.
-        rules = (await tx.pipeline<RuleGroupRow>([this.ruleGroupsStatement(tenantId), ...insertStatements('users', [row]), ...insertStatements('user_emails', emailRows(user))]))[0]!;
+        // The tenant's rule groups come back from the statement of the inserts (on PostgreSQL).
+        rules = await tx.batchAndRead<RuleGroupRow>([...insertStatements('users', [row]), ...insertStatements('user_emails', emailRows(user))], this.ruleGroupsStatement(tenantId));
       } catch (err) {
         throw translateUserConflict(err, profile.userName);
       }

@@ -89,6 +89,17 @@ describe('write transactions', () => {
     expect(await db.knex('tenants').where({ id: 't1' }).first('name')).toEqual({ name: 'acme corp' });
   });
 
+  it('runs a batch with a read beside it, giving the read rows, and none of it when a write is refused', async () => {
+    const insert = (id: string): { sql: string; bindings: unknown[] } => ({ sql: `insert into events (id, tenant_id, type, payload, cause, created_at) values (?, 't1', 'x', '{}', 'test', 'now')`, bindings: [id] });
+    const read = { sql: 'select name from tenants where id = ?', bindings: ['t1'] };
+    const rows = await db.transaction((tx) => tx.batchAndRead<{ name: string }>([insert('br-1'), insert('br-2')], read));
+    expect(rows).toEqual([{ name: 'acme corp' }]);
+    expect((await eventIds('br-')).sort()).toEqual(['br-1', 'br-2']);
+    const refused = await db.transaction((tx) => tx.batchAndRead([insert('br-3'), insert('br-1')], read)).then(() => 'committed', (err: unknown) => err);
+    expect(constraintOf(refused)).toMatchObject({ kind: 'unique' });
+    expect((await eventIds('br-')).sort()).toEqual(['br-1', 'br-2']);
+  });
+
   it('rolls back the whole transaction when a deferred row is refused', async () => {
     const refused = await db
       .transaction(async (tx) => {
