@@ -497,8 +497,9 @@ export class MembershipStore {
   /**
    * Reads a user under a row lock on PostgreSQL: FOR UPDATE, which also waits for (and holds off) the
    * FOR KEY SHARE of a concurrent membership insert's foreign-key check and of a fan-out (openGrants),
-   * so a deactivation and an enrollment of the same user never both miss each other (rule 6). A user
-   * change locks no group, so this cannot wait in a circle with a group change (group, then user).
+   * so a deactivation and an enrollment of the same user never both miss each other (rule 6). The
+   * only groups a user change locks are the tenant's rule groups, and it locks them first (see
+   * ruleGroupsStatement), so it cannot wait in a circle with a group change (group, then user).
    */
   private async lockUser(tx: Tx, tenantId: string, id: string): Promise<UserRecord> {
     const { sql, bindings } = this.lockUserStatement(tenantId, id);
