@@ -55,9 +55,13 @@ export function authorizeMembers(groupAdmins: GroupAdmins): RequestHandler {
         await mustAdminister(groupAdmins, principal.tenantId, group, userId);
         return next();
       }
-      case 'groupAdmin':
+      case 'groupAdmin': {
         await mustAdminister(groupAdmins, principal.tenantId, id!, userId);
+        // Copying another group's members would show who they are: only a group the user administers too.
+        const copyFrom = (req.body as { copyFrom?: unknown } | undefined)?.copyFrom;
+        if (req.method === 'POST' && typeof copyFrom === 'string') await mustAdminister(groupAdmins, principal.tenantId, copyFrom, userId);
         return next();
+      }
     }
   };
 }

@@ -83,6 +83,12 @@ describe('admin API: group admins and member tokens', () => {
     expect((await asAnn.get(`/groups/${group}`).expect(200)).body.members).toBe(2);
     expect(((await asAnn.get(`/users?group=${group}`).expect(200)).body.items as { id: string }[]).map((u) => u.id).sort()).toEqual(sorted([ann, bob]));
     await asAnn.get(`/users/${ann}/access`).expect(200);
+    // copying the members of another group they administer too
+    const dan = await person('dan');
+    const second = await cohort('Onboarding Cohort 8');
+    await add(second, ann, dan);
+    await admin.put(`/groups/${second}/admins/${ann}`).expect(201);
+    expect((await asAnn.post(`/groups/${group}/members`, { copyFrom: second }).expect(200)).body.addedUserIds).toEqual([dan]);
   });
 
   it('refuses a group admin everything else, and each refusal changes nothing', async () => {
@@ -111,6 +117,7 @@ describe('admin API: group admins and member tokens', () => {
       ['revoke a group admin', () => asAnn.delete(`/groups/${group}/admins/${ann}`)],
       ['move workspace credits into the group', () => asAnn.post(`/groups/${group}/credits`, { amount: 10 })],
       ['add members to a group they do not administer', () => asAnn.post(`/groups/${other}/members`, { users: [{ id: outsider }] })],
+      ['copy the members of a group they do not administer', () => asAnn.post(`/groups/${group}/members`, { copyFrom: other })],
       ['remove members of a group they do not administer', () => asAnn.delete(`/groups/${other}/members/${bob}`)],
       ['read a group they do not administer', () => asAnn.get(`/groups/${other}`)],
       ['list every user', () => asAnn.get('/users')],
