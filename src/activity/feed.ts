@@ -1,5 +1,6 @@
 import type { Db } from '../db/knex';
 import { fromJson } from '../db/tables';
+import { groupExists } from '../membership/store';
 import type { EventType } from '../outbox/outbox';
 
 /**
@@ -51,11 +52,6 @@ function itemOf(r: EventRow): ActivityItem {
     case 'message':
       return { ...base, type, messageId: str(p.messageId), author: str(p.author), text: str(p.text) };
   }
-}
-
-/** Whether the group is one of the tenant's. */
-export async function groupExists(db: Db, tenantId: string, groupId: string): Promise<boolean> {
-  return (await db.read('select 1 as found from groups where tenant_id = ? and id = ?', [tenantId, groupId])).length > 0;
 }
 
 /** The statement of a feed page: the (tenant_id, group_id, seq) index read backwards from the cursor. */

@@ -3,10 +3,9 @@ import { now, toBool } from '../db/tables';
 import { pageOf, type After, type Page } from '../enrollment/directory';
 import { newId } from '../ids';
 import { StoreErrors } from '../membership/errors';
-import { lockGroupStatement } from '../membership/store';
+import { groupExists, lockGroupStatement } from '../membership/store';
 import type { Cause } from '../membership/types';
 import { writeGroupEvents } from '../outbox/outbox';
-import { groupExists } from './feed';
 
 /** A message an admin posted to a group. */
 export interface GroupMessage {

@@ -1,6 +1,7 @@
 import type { Db } from '../db/knex';
 import { now, toBool } from '../db/tables';
 import { StoreError, StoreErrors } from './errors';
+import { groupExists } from './store';
 
 export interface GroupAdmin {
   userId: string;
@@ -44,8 +45,7 @@ export class GroupAdmins {
 
   /** The group's admins (undefined: no such group); those who left it or were deactivated are listed, and can do nothing. */
   async list(tenantId: string, groupId: string): Promise<(GroupAdmin & { effective: boolean })[] | undefined> {
-    const [group] = await this.db.read('select id from groups where tenant_id = ? and id = ?', [tenantId, groupId]);
-    if (!group) return undefined;
+    if (!(await groupExists(this.db, tenantId, groupId))) return undefined;
     const rows = await this.db.read<{ user_id: string; user_name: string; display_name: string | null; created_at: string; created_by: string | null; active: boolean | number; member: string | null }>(
       `select ga.user_id, u.user_name, u.display_name, ga.created_at, ga.created_by, u.active, m.user_id as member
        from group_admins ga join users u on u.id = ga.user_id

@@ -1,6 +1,6 @@
 import type { Db } from '../db/knex';
 import { placeholders } from '../db/sql';
-import { chunks } from '../db/tables';
+import { chunks, toBool } from '../db/tables';
 import { StoreError, StoreErrors } from './errors';
 import type { GroupChange, MembershipStore, WriteOptions } from './store';
 import type { GroupStep } from './types';
@@ -116,7 +116,7 @@ export class People {
 
   private async usersWhere(tenantId: string, condition: string, bindings: unknown[]): Promise<{ id: string; active: boolean }[]> {
     const rows = await this.db.read<{ id: string; active: boolean | number }>(`select id, active from users where tenant_id = ? and ${condition}`, [tenantId, ...bindings]);
-    return rows.map((r) => ({ id: r.id, active: r.active === true || r.active === 1 }));
+    return rows.map((r) => ({ id: r.id, active: toBool(r.active) }));
   }
 
   private async unknownUsers(tenantId: string, userIds: string[]): Promise<string[]> {

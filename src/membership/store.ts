@@ -254,7 +254,8 @@ export class MembershipStore {
   }
 
   async countMembers(tenantId: string, groupId: string): Promise<number> {
-    const [row] = await this.db.read<{ n: number | string }>('select count(*) as n from memberships where tenant_id = ? and group_id = ?', [tenantId, groupId]);
+    const { sql, bindings } = countMembersStatement(tenantId, groupId);
+    const [row] = await this.db.read<{ n: number | string }>(sql, bindings);
     return Number(row?.n ?? 0);
   }
 
@@ -523,19 +524,30 @@ export class MembershipStore {
     return { sql: `select id, rule from groups where tenant_id = ? and rule is not null and not archived order by id${this.db.dialect === 'postgres' ? ' for key share' : ''}`, bindings: [tenantId] };
   }
 
-  /** Joins the user to the rule groups whose rule they now match and takes them out of those they no longer match. */
+  /**
+   * Joins the user to the rule groups whose rule they now match and takes them out of those they no
+   * longer match: one insert and one delete, sent together, whatever the number of groups.
+   */
   private async applyRulesToUser(tx: Tx, user: UserRecord, rules: RuleGroupRow[], cause: Cause): Promise<void> {
     if (!rules.length) return;
+    const { tenantId } = user;
     const ids = rules.map((r) => r.id);
     const current = new Set((await tx.query<{ group_id: string }>(`select group_id from memberships where user_id = ? and group_id in (${placeholders(ids)})`, [user.id, ...ids])).map((r) => r.group_id));
-    for (const rule of rules) {
-      const wanted = this.compileRule(rule.rule).matches(user);
-      if (wanted === current.has(rule.id)) continue;
-      if (wanted) await insertMembers(tx, user.tenantId, rule.id, [user.id]);
-      else await deleteMembers(tx, user.tenantId, rule.id, [user.id]);
-      tx.executeLater({ sql: 'update groups set version = version + 1, updated_at = ? where tenant_id = ? and id = ?', bindings: [now(), user.tenantId, rule.id] });
-      await this.hooks.emit(tx, { type: wanted ? 'membership.added' : 'membership.removed', tenantId: user.tenantId, groupId: rule.id, userIds: [user.id], cause });
+    const wanted = new Set(rules.filter((r) => this.compileRule(r.rule).matches(user)).map((r) => r.id));
+    const joins = ids.filter((g) => wanted.has(g) && !current.has(g));
+    const leaves = ids.filter((g) => !wanted.has(g) && current.has(g));
+    if (!joins.length && !leaves.length) return;
+    const at = now();
+    const joinStatements = joins.length ? insertStatements('memberships', joins.map((g) => ({ tenant_id: tenantId, group_id: g, user_id: user.id, created_at: at })), 'on conflict (group_id, user_id) do nothing returning group_id') : [];
+    const leaveStatements = leaves.length ? [{ sql: `delete from memberships where tenant_id = ? and user_id = ? and group_id in (${placeholders(leaves)}) returning group_id`, bindings: [tenantId, user.id, ...leaves] }] : [];
+    const results = await tx.pipeline<{ group_id: string }>([...joinStatements, ...leaveStatements]);
+    const joined = results.slice(0, joinStatements.length).flat().map((r) => r.group_id);
+    const left = results.slice(joinStatements.length).flat().map((r) => r.group_id);
+    for (const part of chunks([...joined, ...left])) {
+      tx.executeLater({ sql: `update groups set version = version + 1, updated_at = ? where tenant_id = ? and id in (${placeholders(part)})`, bindings: [at, tenantId, ...part] });
     }
+    for (const groupId of joined) await this.hooks.emit(tx, { type: 'membership.added', tenantId, groupId, userIds: [user.id], cause });
+    for (const groupId of left) await this.hooks.emit(tx, { type: 'membership.removed', tenantId, groupId, userIds: [user.id], cause });
   }
 
   /**
@@ -644,9 +656,17 @@ function checkSettingsChange(previous: GroupRecord, next: GroupProfile, cause: C
   }
 }
 
+const countMembersStatement = (tenantId: string, groupId: string): Statement => ({ sql: 'select count(*) as n from memberships where tenant_id = ? and group_id = ?', bindings: [tenantId, groupId] });
+
 async function countMembersIn(tx: Tx, tenantId: string, groupId: string): Promise<number> {
-  const [row] = await tx.query<{ n: number | string }>('select count(*) as n from memberships where tenant_id = ? and group_id = ?', [tenantId, groupId]);
+  const { sql, bindings } = countMembersStatement(tenantId, groupId);
+  const [row] = await tx.query<{ n: number | string }>(sql, bindings);
   return Number(row?.n ?? 0);
+}
+
+/** Whether the group is one of the tenant's. */
+export async function groupExists(db: Db, tenantId: string, groupId: string): Promise<boolean> {
+  return (await db.read('select 1 as found from groups where tenant_id = ? and id = ?', [tenantId, groupId])).length > 0;
 }
 
 /** The given ids that are not users of this tenant (see knownUsers). */
