@@ -301,16 +301,26 @@ export class MembershipStore {
     if (new Set(changes.map((c) => c.groupId)).size !== changes.length) throw new StoreError('invalid', 'a group may be named once per change');
     const ordered = [...changes].sort((a, b) => (a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0));
     const bumps = new Map<string, number>();
-    const results = await this.write(opts, async (tx) => {
-      const out = new Map<string, GroupChange>();
-      for (const c of ordered) out.set(c.groupId, await this.changeOneGroup(tx, tenantId, c.groupId, c.steps, opts, (v) => bumps.set(c.groupId, v)));
-      return changes.map((c) => out.get(c.groupId)!);
-    });
+    const attempt = (early: boolean) =>
+      this.write(opts, async (tx) => {
+        const out = new Map<string, GroupChange>();
+        for (const c of ordered) out.set(c.groupId, await this.changeOneGroup(tx, tenantId, c.groupId, c.steps, opts, (v) => bumps.set(c.groupId, v), early && ordered.length === 1));
+        return changes.map((c) => out.get(c.groupId)!);
+      });
+    // A lone change whose round trip failed (its insert on a foreign key: a user or the group that
+    // does not exist) is run again the long way, which says what is wrong as it always has.
+    let results: GroupChange[];
+    try {
+      results = await attempt(true);
+    } catch (err) {
+      if (!(err instanceof EarlyChangeFailed)) throw err;
+      results = await attempt(false);
+    }
     for (const r of results) r.group.version = bumps.get(r.group.id) ?? r.group.version;
     return results;
   }
 
-  private async changeOneGroup(tx: Tx, tenantId: string, id: string, steps: GroupStep[], opts: WriteOptions, onVersion: (v: number) => void): Promise<GroupChange> {
+  private async changeOneGroup(tx: Tx, tenantId: string, id: string, steps: GroupStep[], opts: WriteOptions, onVersion: (v: number) => void, early = false): Promise<GroupChange> {
     // Members added or removed, and nothing else, need the group to stay (and keep its assignments)
     // until this commits, not to stay unchanged: on PostgreSQL they hold its row FOR KEY SHARE, as a
     // membership insert's foreign-key check does, so concurrent member changes of one group run side
@@ -323,11 +333,24 @@ export class MembershipStore {
     const deltaOnly = opts.ifVersion === undefined && steps.every((s) => s.kind === 'addMembers' || s.kind === 'removeMembers');
     const memberSteps = steps.some((s) => s.kind !== 'update');
     const named = [...new Set(steps.flatMap((s) => (s.kind === 'addMembers' || s.kind === 'replaceMembers' ? s.userIds : [])))];
-    // The members named that exist, and the group under its lock: one round trip.
+    // The members named that exist, and the group under its lock: one round trip. On PostgreSQL a
+    // lone step of adding or removing members (what identity providers send) goes in it too, after
+    // the lock: one round trip fewer. Should a check below refuse the change, the transaction rolls
+    // it back with the rest.
     const lockStatements = lockForChange(this.db.dialect, tenantId, id, deltaOnly);
-    const found = await tx.pipeline<{ id: string; active: boolean | number }>([...chunks(named, 500).map((part) => knownUsers(tenantId, part)), ...lockStatements]);
+    const lone = early && this.db.dialect === 'postgres' && deltaOnly && steps.length === 1 ? memberStatement(tenantId, id, steps[0]!) : undefined;
+    const statements = [...chunks(named, 500).map((part) => knownUsers(tenantId, part)), ...lockStatements, ...(lone ? [lone] : [])];
+    let found: { id: string; active: boolean | number }[][];
+    try {
+      found = await tx.pipeline<{ id: string; active: boolean | number }>(statements);
+    } catch (err) {
+      throw lone ? new EarlyChangeFailed() : err;
+    }
+    const loneRows = lone ? (found.pop() as unknown as { user_id: string }[]) : undefined;
     const locks = found.splice(found.length - lockStatements.length) as unknown as GroupRow[][];
-    // Neither of two lock statements found it when its limit was set or lifted between them: lock it plainly.
+    // Neither of two lock statements found it when its limit was set or lifted between them: lock it
+    // plainly (the long way, should a lone step have run before it).
+    if (loneRows && lockStatements.length > 1 && !locks.flat().length) throw new EarlyChangeFailed();
     const groupRow = locks.flat()[0] ?? (lockStatements.length > 1 ? (await tx.query<GroupRow>(lockGroupStatement(this.db.dialect, tenantId, id, 'for update').sql, [tenantId, id]))[0] : undefined);
     const known = new Map(found.flat().map((r) => [r.id, toBool(r.active)]));
     const unknown = named.filter((u) => !known.has(u));
@@ -356,10 +379,10 @@ export class MembershipStore {
           break;
         }
         case 'addMembers':
-          noteAdded(await insertMembers(tx, tenantId, id, step.userIds));
+          noteAdded(loneRows ? loneRows.map((r) => r.user_id) : await insertMembers(tx, tenantId, id, step.userIds));
           break;
         case 'removeMembers':
-          noteRemoved(await deleteMembers(tx, tenantId, id, step.userIds));
+          noteRemoved(loneRows ? loneRows.map((r) => r.user_id) : await deleteMembers(tx, tenantId, id, step.userIds));
           break;
         case 'removeAllMembers':
           noteRemoved(await deleteAllMembers(tx, tenantId, id));
@@ -680,15 +703,34 @@ async function unknownUsers(tx: Tx, tenantId: string, userIds: readonly string[]
   return unknown;
 }
 
+/** A lone step's insert or delete (see changeOneGroup), as insertMembers and deleteMembers write it; none for more than 500 members. */
+function memberStatement(tenantId: string, groupId: string, step: GroupStep): Statement | undefined {
+  if (step.kind !== 'addMembers' && step.kind !== 'removeMembers') return undefined;
+  const ids = [...new Set(step.userIds)];
+  if (!ids.length || ids.length > 500) return undefined;
+  return step.kind === 'addMembers' ? insertMembersStatement(tenantId, groupId, ids, now()) : deleteMembersStatement(tenantId, groupId, ids);
+}
+
+/** The lone step's round trip failed before the checks could say why: the change runs again the long way. */
+class EarlyChangeFailed extends Error {}
+
+const insertMembersStatement = (tenantId: string, groupId: string, userIds: readonly string[], at: string): Statement =>
+  insertStatements('memberships', userIds.map((userId) => ({ tenant_id: tenantId, group_id: groupId, user_id: userId, created_at: at })), 'on conflict (group_id, user_id) do nothing returning user_id', 500)[0]!;
+
+const deleteMembersStatement = (tenantId: string, groupId: string, userIds: readonly string[]): Statement => ({
+  sql: `delete from memberships where tenant_id = ? and group_id = ? and user_id in (${placeholders(userIds)}) returning user_id`,
+  bindings: [tenantId, groupId, ...userIds],
+});
+
 /** Inserts the memberships that do not exist yet (of users unknownUsers knows); returns the users actually added. */
 async function insertMembers(tx: Tx, tenantId: string, groupId: string, userIds: string[]): Promise<string[]> {
   const wanted = [...new Set(userIds)];
   const added: string[] = [];
   const at = now();
   for (const part of chunks(wanted, 500)) {
-    const rows = part.map((userId) => ({ tenant_id: tenantId, group_id: groupId, user_id: userId, created_at: at }));
+    const { sql, bindings } = insertMembersStatement(tenantId, groupId, part, at);
     try {
-      const inserted = await insertRows<{ user_id: string }>(tx, 'memberships', rows, 'on conflict (group_id, user_id) do nothing returning user_id', 500);
+      const inserted = await tx.query<{ user_id: string }>(sql, bindings);
       for (const r of inserted) added.push(r.user_id);
     } catch (err) {
       // A user deleted since the check
@@ -702,10 +744,8 @@ async function insertMembers(tx: Tx, tenantId: string, groupId: string, userIds:
 async function deleteMembers(tx: Tx, tenantId: string, groupId: string, userIds: string[]): Promise<string[]> {
   const removed: string[] = [];
   for (const part of chunks([...new Set(userIds)], 500)) {
-    const deleted = await tx.query<{ user_id: string }>(
-      `delete from memberships where tenant_id = ? and group_id = ? and user_id in (${placeholders(part)}) returning user_id`,
-      [tenantId, groupId, ...part],
-    );
+    const { sql, bindings } = deleteMembersStatement(tenantId, groupId, part);
+    const deleted = await tx.query<{ user_id: string }>(sql, bindings);
     removed.push(...deleted.map((r) => r.user_id));
   }
   return removed;

@@ -102,6 +102,31 @@ describe('membership store', () => {
     expect(await membersOf(g.id)).toEqual([]);
   });
 
+  // On PostgreSQL a lone add or remove goes in the round trip of the group's lock, before the checks
+  // (changeOneGroup): a refusal must still say exactly what is wrong and leave nothing behind.
+  it('a lone member change refused for a missing user, a missing group, a stranger or an archived group says why and changes nothing', async () => {
+    const other = (await new Tenancy(db).ensureTenant('elsewhere')).id;
+    const stranger = await store.createUser(other, profile(`lone-s-${Date.now()}`), opts);
+    const a = await store.createUser(tenantId, profile(`lone-a-${Date.now()}`), opts);
+    const g = await store.createGroup(tenantId, { displayName: 'Lone', externalId: null, attributes: {} }, [], opts);
+    const missing = '00000000-0000-7000-8000-000000000000';
+    await expect(store.addMembers(tenantId, g.id, [a.id, missing], opts)).rejects.toMatchObject({ code: 'unknownMembers', message: expect.stringContaining(missing) });
+    await expect(store.addMembers(tenantId, g.id, [stranger.id], opts)).rejects.toMatchObject({ code: 'unknownMembers', message: expect.stringContaining(stranger.id) });
+    await expect(store.addMembers(tenantId, missing, [a.id], opts)).rejects.toMatchObject({ code: 'groupNotFound' });
+    await expect(store.removeMembers(tenantId, missing, [a.id], opts)).rejects.toMatchObject({ code: 'groupNotFound' });
+    expect(await membersOf(g.id)).toEqual([]);
+    const archived = await store.createGroup(tenantId, { displayName: 'Lone archive', externalId: null, attributes: {} }, [], opts);
+    await store.changeGroup(tenantId, archived.id, [{ kind: 'update', apply: (p) => ({ ...p, settings: { ...p.settings, archived: true } }) }], opts);
+    events = [];
+    await expect(store.addMembers(tenantId, archived.id, [a.id], opts)).rejects.toMatchObject({ code: 'groupArchived' });
+    expect(await membersOf(archived.id)).toEqual([]);
+    expect(events).toEqual([]);
+    // And the ones that pass: added, then removed, each once.
+    expect((await store.addMembers(tenantId, g.id, [a.id, a.id], opts)).added).toEqual([a.id]);
+    expect((await store.removeMembers(tenantId, g.id, [a.id], opts)).removed).toEqual([a.id]);
+    expect((await store.removeMembers(tenantId, g.id, [a.id], opts)).removed).toEqual([]);
+  });
+
   it('replaces members with the exact delta', async () => {
     const [a, b, c] = await Promise.all(['x', 'y', 'z'].map((n) => store.createUser(tenantId, profile(`${n}-${Date.now()}`), opts)));
     const g = await store.createGroup(tenantId, { displayName: 'Replace', externalId: null, attributes: {} }, [a!.id, b!.id], opts);
