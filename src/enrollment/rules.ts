@@ -398,17 +398,28 @@ export async function pauseUser(tx: Tx, env: RuleEnv, tenantId: string, userId: 
   return rows.length;
 }
 
+/** The name of the enrollment rules' probe of a group (Hooks.probe). */
+const ASSIGNED = 'enrollment.assigned';
+
 /** The enrollment rules as hooks on the membership store: they run in the transaction of the change. */
 export function registerEnrollmentRules(hooks: Hooks, env: RuleEnv): void {
+  // Whether the group has an assignment, read with the group's lock by the member change: without one
+  // a member who joins has nothing to be enrolled in, and one who leaves no open grant of the group
+  // (an assignment's removal ends its grants), so the fan-out and its round trip are skipped. An
+  // assignment being made holds the group FOR UPDATE: either it committed before the lock (and the
+  // probe, a statement after the lock, sees it), or it waits for this change and then fans out to
+  // the members this change leaves.
+  hooks.probe(ASSIGNED, (tenantId, groupId) => ({ sql: 'select 1 as assigned from assignments where tenant_id = ? and group_id = ? limit 1', bindings: [tenantId, groupId] }));
+  const unassigned = (probed: Readonly<Record<string, readonly unknown[]>> | undefined) => probed?.[ASSIGNED]?.length === 0;
   hooks.register(async (tx, event) => {
     switch (event.type) {
       case 'membership.added':
         writeEvents(tx, event.tenantId, 'membership.added', event.userIds, 'userIds', event.cause, { groupId: event.groupId });
-        await openGrants(tx, env, event.tenantId, { groupId: event.groupId, userIds: event.userIds }, event.cause);
+        if (!unassigned(event.probed)) await openGrants(tx, env, event.tenantId, { groupId: event.groupId, userIds: event.userIds }, event.cause);
         return;
       case 'membership.removed':
         writeEvents(tx, event.tenantId, 'membership.removed', event.userIds, 'userIds', event.cause, { groupId: event.groupId });
-        await endGrants(tx, env, event.tenantId, event.groupId, event.userIds, event.cause);
+        if (!unassigned(event.probed)) await endGrants(tx, env, event.tenantId, event.groupId, event.userIds, event.cause);
         return;
       case 'user.deactivated':
       case 'user.reactivated':

@@ -339,13 +339,16 @@ export class MembershipStore {
     // it back with the rest.
     const lockStatements = lockForChange(this.db.dialect, tenantId, id, deltaOnly);
     const lone = early && this.db.dialect === 'postgres' && deltaOnly && steps.length === 1 ? memberStatement(tenantId, id, steps[0]!) : undefined;
-    const statements = [...chunks(named, 500).map((part) => knownUsers(tenantId, part)), ...lockStatements, ...(lone ? [lone] : [])];
+    // The hooks' probes of the group (Hooks.probe) go with the lock too, after it.
+    const probes = memberSteps ? this.hooks.probesFor(tenantId, id) : [];
+    const statements = [...chunks(named, 500).map((part) => knownUsers(tenantId, part)), ...lockStatements, ...(lone ? [lone] : []), ...probes.map(([, st]) => st)];
     let found: { id: string; active: boolean | number }[][];
     try {
       found = await tx.pipeline<{ id: string; active: boolean | number }>(statements);
     } catch (err) {
       throw lone ? new EarlyChangeFailed() : err;
     }
+    const probed = Object.fromEntries(found.splice(found.length - probes.length).map((rows, i) => [probes[i]![0], rows]));
     const loneRows = lone ? (found.pop() as unknown as { user_id: string }[]) : undefined;
     const locks = found.splice(found.length - lockStatements.length) as unknown as GroupRow[][];
     // Neither of two lock statements found it when its limit was set or lifted between them: lock it
@@ -419,8 +422,8 @@ export class MembershipStore {
     const group: GroupRecord = { ...profile, id, tenantId, managedBy: previous.managedBy, createdAt: previous.createdAt, updatedAt: now(), version: previous.version + 1 };
     this.bumpVersion(tx, group, previous, onVersion);
     if (profileChanged) await this.hooks.emit(tx, { type: 'group.updated', tenantId, group, cause: opts.cause });
-    if (added.size) await this.hooks.emit(tx, { type: 'membership.added', tenantId, groupId: id, userIds: [...added], cause: opts.cause });
-    if (removed.size) await this.hooks.emit(tx, { type: 'membership.removed', tenantId, groupId: id, userIds: [...removed], cause: opts.cause });
+    if (added.size) await this.hooks.emit(tx, { type: 'membership.added', tenantId, groupId: id, userIds: [...added], cause: opts.cause, probed });
+    if (removed.size) await this.hooks.emit(tx, { type: 'membership.removed', tenantId, groupId: id, userIds: [...removed], cause: opts.cause, probed });
     return { group, added: [...added], removed: [...removed] };
   }
 

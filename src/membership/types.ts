@@ -107,7 +107,15 @@ export type MembershipEvent =
   | { type: 'user.deleted'; tenantId: string; userId: string; cause: Cause }
   | { type: 'group.created' | 'group.updated'; tenantId: string; group: GroupRecord; cause: Cause }
   | { type: 'group.deleted'; tenantId: string; groupId: string; cause: Cause }
-  | { type: 'membership.added' | 'membership.removed'; tenantId: string; groupId: string; userIds: string[]; cause: Cause };
+  | {
+      type: 'membership.added' | 'membership.removed';
+      tenantId: string;
+      groupId: string;
+      userIds: string[];
+      cause: Cause;
+      /** What the hooks' group probes (Hooks.probe) read with the group's lock, by name, when the change ran them. */
+      probed?: Readonly<Record<string, readonly unknown[]>>;
+    };
 
 export type MembershipEventType = MembershipEvent['type'];
 

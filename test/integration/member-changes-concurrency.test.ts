@@ -64,6 +64,28 @@ describe('member changes of one group at the same time', () => {
     expect(await openGrants(id)).toEqual([assignment.body.id]);
   });
 
+  // A member change reads whether the group has any assignment with the group's lock (the enrollment
+  // rules' probe) and skips the fan-out when it has none: the read must see an assignment that
+  // committed while the change waited for the lock.
+  it('a member who joins while a course is being assigned (the assignment holding the group) is enrolled in it', async () => {
+    const [id, g, c] = await Promise.all([user('waiting@example.com'), group('Assigned while joining'), course('First Aid')]);
+    const assignment = { id: crypto.randomUUID(), tenant_id: await t.tenantId(), group_id: g, content_id: c, created_at: new Date().toISOString(), cause: 'test' };
+    if (postgres()) {
+      const trx = await t.db.knex.transaction();
+      await trx.raw('select id from groups where id = ? for update', [g]);
+      await trx('assignments').insert(assignment);
+      const added = addMember(g, id).then((r) => r);
+      // The member change waits for the group's lock, held by the assignment being made.
+      expect(await finishedWithin(added, 300)).toBe(false);
+      await trx.commit();
+      expect((await added).status).toBe(204);
+    } else {
+      await t.db.knex('assignments').insert(assignment);
+      expect((await addMember(g, id)).status).toBe(204);
+    }
+    expect(await openGrants(id)).toEqual([assignment.id]);
+  });
+
   it('two members join side by side on PostgreSQL, each with its own version, and both are enrolled', async () => {
     const [a, b, g, c] = await Promise.all([user('first@example.com'), user('second@example.com'), group('Side by side'), course('Data Privacy')]);
     const assignment = (await (await t.admin()).post(`/groups/${g}/assignments`, { contentId: c }).expect(201)).body.id as string;
