@@ -88,6 +88,8 @@ interface SqliteConnection {
 
 export interface PgConnection {
   query(config: { name?: string; text: string; values: unknown[] }): Promise<{ rows: unknown[]; rowCount: number | null }>;
+  /** A query object of pg's own (pg.Query): submitted as it is, nothing copied. */
+  query(query: pg.Query): unknown;
   /** pg's pipeline mode (openDb turns it on): queries are sent without waiting for the ones before. */
   readonly pipeline?: boolean;
 }
@@ -435,13 +437,25 @@ export async function pgQuery(conn: PgConnection, sql: string, bindings: readonl
   const values = bindings.map((v) => (v === undefined ? null : v));
   const name = values.length > 0 ? names?.nameOf(text) : undefined;
   try {
-    return await conn.query(name ? { name, text, values } : { text, values });
+    return await submit(conn, text, values, name);
   } catch (err) {
     if (!name || !isStalePlan(err)) throw err;
     names!.forget(text);
     if (!retry) throw err;
-    return conn.query({ text, values });
+    return submit(conn, text, values);
   }
+}
+
+/**
+ * One query as a pg.Query of our own making: pg copies a query given as a config object, property
+ * descriptors and all, before it builds the same Query (3% of Node's time on a one-member PATCH).
+ */
+function submit(conn: PgConnection, text: string, values: unknown[], name?: string): Promise<PgResult> {
+  return new Promise((resolve, reject) => {
+    const query = new pg.Query(text, values, (err: Error | undefined, result: PgResult) => (err ? reject(err) : resolve(result)));
+    if (name) (query as { name?: string }).name = name; // a named (prepared) statement: pg reads it when it submits
+    conn.query(query);
+  });
 }
 
 /**
