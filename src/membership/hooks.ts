@@ -3,13 +3,13 @@ import type { MembershipEvent } from './types';
 
 export type Hook = (tx: Tx, event: MembershipEvent) => Promise<void> | void;
 
+/** A statement a hook wants run on a group whose members are about to change (see Hooks.probe). */
+export type GroupProbe = (tenantId: string, groupId: string) => Statement;
+
 /**
  * Change hooks of the membership store. Every hook runs inside the transaction of the change, in the
  * order registered; a hook that throws rolls the whole change back (rule 11 of the design).
  */
-/** A statement a hook wants run on a group whose members are about to change (see Hooks.probe). */
-export type GroupProbe = (tenantId: string, groupId: string) => Statement;
-
 export class Hooks {
   private readonly hooks: Hook[] = [];
   private readonly groupProbes = new Map<string, GroupProbe>();
