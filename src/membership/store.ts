@@ -335,27 +335,30 @@ export class MembershipStore {
     const named = [...new Set(steps.flatMap((s) => (s.kind === 'addMembers' || s.kind === 'replaceMembers' ? s.userIds : [])))];
     // The members named that exist, and the group under its lock: one round trip. On PostgreSQL a
     // lone step of adding or removing members (what identity providers send) goes in it too, after
-    // the lock: one round trip fewer. Should a check below refuse the change, the transaction rolls
-    // it back with the rest.
-    const lockStatements = lockForChange(this.db.dialect, tenantId, id, deltaOnly);
+    // the lock: one round trip fewer (and a lone addition reads the users it names itself, one
+    // statement fewer). Should a check below refuse the change, the transaction rolls it back with
+    // the rest.
+    const lock = lockForChange(this.db.dialect, tenantId, id, deltaOnly);
     const lone = early && this.db.dialect === 'postgres' && deltaOnly && steps.length === 1 ? memberStatement(tenantId, id, steps[0]!) : undefined;
     // The hooks' probes of the group (Hooks.probe) go with the lock too, after it.
     const probes = memberSteps ? this.hooks.probesFor(tenantId, id) : [];
-    const statements = [...chunks(named, 500).map((part) => knownUsers(tenantId, part)), ...lockStatements, ...(lone ? [lone] : []), ...probes.map(([, st]) => st)];
-    let found: { id: string; active: boolean | number }[][];
+    const users = lone?.reads ? [] : chunks(named, 500).map((part) => knownUsers(tenantId, part));
+    const statements = [...users, lock.statement, ...(lone ? [lone.statement] : []), ...probes.map(([, st]) => st)];
+    let found: unknown[][];
     try {
-      found = await tx.pipeline<{ id: string; active: boolean | number }>(statements);
+      found = await tx.pipeline(statements);
     } catch (err) {
       throw lone ? new EarlyChangeFailed() : err;
     }
-    const probed = Object.fromEntries(found.splice(found.length - probes.length).map((rows, i) => [probes[i]![0], rows]));
-    const loneRows = lone ? (found.pop() as unknown as { user_id: string }[]) : undefined;
-    const locks = found.splice(found.length - lockStatements.length) as unknown as GroupRow[][];
-    // Neither of two lock statements found it when its limit was set or lifted between them: lock it
-    // plainly (the long way, should a lone step have run before it).
-    if (loneRows && lockStatements.length > 1 && !locks.flat().length) throw new EarlyChangeFailed();
-    const groupRow = locks.flat()[0] ?? (lockStatements.length > 1 ? (await tx.query<GroupRow>(lockGroupStatement(this.db.dialect, tenantId, id, 'for update').sql, [tenantId, id]))[0] : undefined);
-    const known = new Map(found.flat().map((r) => [r.id, toBool(r.active)]));
+    const probed = Object.fromEntries(found.splice(users.length + 1 + (lone ? 1 : 0)).map((rows, i) => [probes[i]![0], rows]));
+    const loneRows = lone ? (found.pop() as LoneRow[]) : undefined;
+    const locked = found.pop() as GroupRow[];
+    const userRows = (lone?.reads ? loneRows! : found.flat()) as { id: string; active: boolean | number }[];
+    // The lock found nothing when the group's limit was set or lifted between the lock's two reads
+    // (lockForChange): lock it plainly (the long way, should a lone step have run before it).
+    if (loneRows && lock.eitherOr && !locked.length) throw new EarlyChangeFailed();
+    const groupRow = locked[0] ?? (lock.eitherOr ? (await tx.query<GroupRow>(lockGroupStatement(this.db.dialect, tenantId, id, 'for update').sql, [tenantId, id]))[0] : undefined);
+    const known = new Map(userRows.map((r) => [r.id, toBool(r.active)]));
     const unknown = named.filter((u) => !known.has(u));
     // A missing group is a 404, and a stale If-Match a 412, before unknown members are a 400.
     if (!groupRow) throw StoreErrors.groupNotFound(id);
@@ -382,10 +385,10 @@ export class MembershipStore {
           break;
         }
         case 'addMembers':
-          noteAdded(loneRows ? loneRows.map((r) => r.user_id) : await insertMembers(tx, tenantId, id, step.userIds));
+          noteAdded(loneRows ? loneMembers(step.userIds, loneRows) : await insertMembers(tx, tenantId, id, step.userIds));
           break;
         case 'removeMembers':
-          noteRemoved(loneRows ? loneRows.map((r) => r.user_id) : await deleteMembers(tx, tenantId, id, step.userIds));
+          noteRemoved(loneRows ? loneMembers(step.userIds, loneRows) : await deleteMembers(tx, tenantId, id, step.userIds));
           break;
         case 'removeAllMembers':
           noteRemoved(await deleteAllMembers(tx, tenantId, id));
@@ -651,17 +654,21 @@ export function lockGroupStatement(dialect: Dialect, tenantId: string, id: strin
 const knownUsers = (tenantId: string, ids: readonly string[]): Statement => ({ sql: `select id, active from users where tenant_id = ? and id in (${placeholders(ids)})`, bindings: [tenantId, ...ids] });
 
 /**
- * The statements that read and lock a group for a change. A change of members only holds it FOR KEY
+ * The statement that reads and locks a group for a change. A change of members only holds it FOR KEY
  * SHARE unless it has a member limit, which needs FOR UPDATE (the count must not change under it):
- * on PostgreSQL two statements sent together, of which exactly one finds the row.
+ * on PostgreSQL one statement of two reads, of which exactly one finds the row (`eitherOr`); should
+ * the limit be set or lifted between them, neither does.
  */
-function lockForChange(dialect: Dialect, tenantId: string, id: string, deltaOnly: boolean): Statement[] {
-  if (!deltaOnly || dialect !== 'postgres') return [lockGroupStatement(dialect, tenantId, id, 'for update')];
+function lockForChange(dialect: Dialect, tenantId: string, id: string, deltaOnly: boolean): { statement: Statement; eitherOr: boolean } {
+  if (!deltaOnly || dialect !== 'postgres') return { statement: lockGroupStatement(dialect, tenantId, id, 'for update'), eitherOr: false };
   const where = 'select * from groups where tenant_id = ? and id = ? and max_members is';
-  return [
-    { sql: `${where} null for key share`, bindings: [tenantId, id] },
-    { sql: `${where} not null for update`, bindings: [tenantId, id] },
-  ];
+  return {
+    statement: {
+      sql: `with unlimited as (${where} null for key share), limited as (${where} not null for update) select * from unlimited union all select * from limited`,
+      bindings: [tenantId, id, tenantId, id],
+    },
+    eitherOr: true,
+  };
 }
 
 /** Who may change a group's members: not the admin API for an identity provider's group, nobody but its rule for a rule group. */
@@ -707,12 +714,32 @@ async function unknownUsers(tx: Tx, tenantId: string, userIds: readonly string[]
 }
 
 /** A lone step's insert or delete (see changeOneGroup), as insertMembers and deleteMembers write it; none for more than 500 members. */
-function memberStatement(tenantId: string, groupId: string, step: GroupStep): Statement | undefined {
+function memberStatement(tenantId: string, groupId: string, step: GroupStep): { statement: Statement; reads: boolean } | undefined {
   if (step.kind !== 'addMembers' && step.kind !== 'removeMembers') return undefined;
   const ids = [...new Set(step.userIds)];
   if (!ids.length || ids.length > 500) return undefined;
-  return step.kind === 'addMembers' ? insertMembersStatement(tenantId, groupId, ids, now()) : deleteMembersStatement(tenantId, groupId, ids);
+  return step.kind === 'addMembers' ? { statement: addKnownMembersStatement(tenantId, groupId, ids, now()), reads: true } : { statement: deleteMembersStatement(tenantId, groupId, ids), reads: false };
 }
+
+/** What a lone step's statement answers: each user it added or removed, and for an addition each named user that exists, with `active` and whether it was added. */
+type LoneRow = { user_id: string; id?: string; active?: boolean; added?: boolean };
+
+/** The users a lone step added or removed, in the order the step named them. */
+function loneMembers(named: readonly string[], rows: readonly LoneRow[]): string[] {
+  const changed = new Set(rows.filter((r) => r.added !== false).map((r) => r.user_id));
+  return [...new Set(named)].filter((u) => changed.has(u));
+}
+
+/**
+ * Adds those of the named users that are users of this tenant (knownUsers) and not members yet, in
+ * one statement that also answers which users exist: a row for each, with whether it was added.
+ */
+const addKnownMembersStatement = (tenantId: string, groupId: string, userIds: readonly string[], at: string): Statement => ({
+  sql: `with known as (select id, active from users where tenant_id = ? and id in (${placeholders(userIds)})),
+    added as (insert into memberships (tenant_id, group_id, user_id, created_at) select ?, ?, id, ? from known on conflict (group_id, user_id) do nothing returning user_id)
+    select known.id, known.id as user_id, known.active, added.user_id is not null as added from known left join added on added.user_id = known.id`,
+  bindings: [tenantId, ...userIds, tenantId, groupId, at],
+});
 
 /** The lone step's round trip failed before the checks could say why: the change runs again the long way. */
 class EarlyChangeFailed extends Error {}
