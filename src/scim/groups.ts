@@ -1,8 +1,9 @@
-import type { Request, Response, Router } from 'express';
+import type { Request, Response } from 'express';
 import type { GroupRecord, GroupStep } from '../membership/types';
 import { principalOf } from '../tenancy/bearer-auth';
 import { baseUrlOf, causeOf, ifMatchVersion, ifNoneMatchHits, type ScimDeps } from './context';
 import { Errors } from './errors';
+import type { RouteTable } from './routes';
 import { GROUPS, listResponse, renderMany } from './kinds';
 import { listQueryFromRequest, listQueryFromSearch, projectionOf, wantsBody } from './list';
 import { applyPatch, planGroupPatch, readPatchOps } from './patch';
@@ -10,8 +11,8 @@ import { etagOf, groupFromScim, groupResource, memberIdsOf, renderGroup, renderM
 import { STREAMED_OVER, writeStreamed } from './stream';
 import { groupDefinition } from './schemas';
 
-/** Groups at /Groups, on the SCIM router (one router: no sub-router's prefix to strip and restore per request). */
-export function registerGroupRoutes(router: Router, deps: ScimDeps): void {
+/** Groups at /Groups, in the SCIM route table (routes.ts). */
+export function registerGroupRoutes(router: RouteTable, deps: ScimDeps): void {
   const { store } = deps;
 
   /**

@@ -15,6 +15,7 @@ import { listQueryFromSearch } from './list';
 import { parseProjection, wants } from './projection';
 import { rateLimit, type RateLimit } from './rate-limit';
 import { LIST_RESPONSE_SCHEMA, declareScimSchemas, groupDefinition, userDefinition } from './schemas';
+import { RouteTable } from './routes';
 import { registerUserRoutes } from './users';
 
 export interface ScimRouterDeps extends ScimDeps {
@@ -36,8 +37,10 @@ export function scimRouter(deps: ScimRouterDeps): Router {
   declareScimSchemas();
   const router = Router();
   router.use(frontDoor(deps));
-  registerUserRoutes(router, deps);
-  registerGroupRoutes(router, deps);
+  const resources = new RouteTable();
+  registerUserRoutes(resources, deps);
+  registerGroupRoutes(resources, deps);
+  router.use(resources.middleware());
   router.post('/.search', async (req, res) => {
     res.json(await searchAll(deps, req));
   });

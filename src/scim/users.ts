@@ -1,8 +1,9 @@
-import type { Request, Response, Router } from 'express';
+import type { Request, Response } from 'express';
 import type { GroupRef, UserRecord } from '../membership/types';
 import { principalOf } from '../tenancy/bearer-auth';
 import { baseUrlOf, causeOf, ifMatchVersion, ifNoneMatchHits, type ScimDeps } from './context';
 import { Errors } from './errors';
+import type { RouteTable } from './routes';
 import { USERS, listResponse, renderMany } from './kinds';
 import { listQueryFromRequest, listQueryFromSearch, projectionOf, wantsBody } from './list';
 import { passwordHashFor, passwordOfBody, passwordOfPatch } from './passwords';
@@ -10,8 +11,8 @@ import { applyPatch, readPatchOps } from './patch';
 import { etagOf, userProfileFromScim, userResource } from './resources';
 import { userDefinition } from './schemas';
 
-/** Users at /Users, on the SCIM router (one router: no sub-router's prefix to strip and restore per request). */
-export function registerUserRoutes(router: Router, deps: ScimDeps): void {
+/** Users at /Users, in the SCIM route table (routes.ts). */
+export function registerUserRoutes(router: RouteTable, deps: ScimDeps): void {
   const { store } = deps;
 
   /** The user as the response body, honouring `attributes` / `excludedAttributes`. */

@@ -85,6 +85,31 @@ describe('SCIM errors', () => {
     expect(res.body).toMatchObject({ schemas: [ERROR], status: '404' });
   });
 
+  it('routes resources in any case, with a trailing slash and for HEAD, and refuses an id that is not valid percent-encoding with 400', async () => {
+    const scim = await t.scim();
+    const created = await scim.post('/Users', { schemas: [USER], userName: 'routed@example.com' }).expect(201);
+    const id: string = created.body.id;
+    expect((await scim.get(`/users/${id}`).expect(200)).body.id).toBe(id);
+    expect((await scim.get(`/USERS/${id}/`).expect(200)).body.id).toBe(id);
+    expect((await scim.get('/Users/').expect(200)).body.totalResults).toBe(1);
+    const auth = `Bearer ${await t.token()}`;
+    const headRes = await request(t.app).head(`/scim/v2/Users/${id}`).set('authorization', auth);
+    expect(headRes.status).toBe(200);
+    expect(headRes.headers.etag).toBe(created.headers.etag);
+    // Percent-encoded ids are decoded (the id of a user that does not exist: 404), a broken one is a 400.
+    expect((await scim.get('/Users/no%2Dsuch').expect(404)).body.detail).toBe('User no-such not found');
+    const broken = await scim.get('/Users/%E0%A4%A');
+    expect(broken.status).toBe(400);
+    expect(broken.body).toMatchObject({ schemas: [ERROR], status: '400', scimType: 'invalidSyntax' });
+    // `.search` in any case is the search, and more segments than /Resource/id is no endpoint.
+    expect((await scim.post('/users/.SEARCH', { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'] }).expect(200)).body.totalResults).toBe(1);
+    expect((await scim.get(`/Users/${id}/groups`).expect(404)).body.detail).toBe(`No SCIM endpoint GET /Users/${id}/groups`);
+    expect((await scim.get(`/Users//${id}`).expect(404)).body.detail).toMatch(/^No SCIM endpoint/);
+    // A method the resource does not have is no endpoint either (and changes nothing).
+    const options = await request(t.app).options(`/scim/v2/Users/${id}`).set('authorization', auth);
+    expect(options.status).toBe(404);
+  });
+
   it('answers a database failure with 500, never 404, and says where to look', async () => {
     const scim = await t.scim();
     const created = await scim.post('/Users', { schemas: [USER], userName: 'victim' });
