@@ -1,3 +1,4 @@
+import { done as heapDone } from './heap';
 import { newId } from './ids';
 import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
@@ -115,7 +116,8 @@ export function createApp(deps: AppDeps): Express {
 /**
  * The first middleware: a request id (answered as X-Request-Id), the time the request must be answered
  * by (its writes stop there: TransactionOptions.deadline), and one close listener per response that
- * counts it in the metrics, logs a debug line and hands the sync log its entry.
+ * counts it in the metrics, logs a debug line, hands the sync log its entry and settles a heavy
+ * request (heap.ts).
  */
 function observe(deps: Pick<AppDeps, 'metrics' | 'log' | 'syncLog' | 'config'>): RequestHandler {
   const { metrics, log, syncLog } = deps;
@@ -134,6 +136,7 @@ function observe(deps: Pick<AppDeps, 'metrics' | 'log' | 'syncLog' | 'config'>):
         log.debug({ requestId: req.requestId, method: req.method, route, status, ms: Math.round(seconds * 1000), tenant: req.principal?.tenantName }, 'request');
       }
       syncLog.finished(req, res, seconds * 1000);
+      heapDone(req);
     });
     next();
   };

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { HEAVY_BODY_BYTES, heavy } from './heap';
 
 /**
  * NUL (U+0000) in what a client sends. PostgreSQL cannot store it in text ("invalid byte sequence
@@ -27,7 +28,11 @@ declare module 'node:http' {
   }
 }
 
-/** body-parser's `verify` hook: notes a NUL in the body's text (the router then refuses the request). */
+/**
+ * body-parser's `verify` hook: notes a NUL in the body's text (the router then refuses the request),
+ * and a body big enough to make the request heavy (heap.ts).
+ */
 export function jsonVerify(req: IncomingMessage, _res: unknown, buf: Buffer): void {
   if (jsonHasNul(buf)) req.bodyHasNul = true;
+  if (buf.length >= HEAVY_BODY_BYTES) heavy(req);
 }

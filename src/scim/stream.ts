@@ -1,4 +1,5 @@
 import type { Response } from 'express';
+import { heavy } from '../heap';
 
 /** Lists longer than this are written in pieces (writeStreamed) rather than as one JSON text. */
 export const STREAMED_OVER = 1000;
@@ -8,9 +9,11 @@ const PIECE = 1000;
  * Writes `body` as JSON with its `key` list rendered and written a piece at a time, waiting for the
  * client to take each: a group of 100,000 members never exists as one 15 MB string and its copy in
  * a buffer, nor as 100,000 rendered objects at once. The JSON is what res.json(body) would send,
- * byte for byte, `body[key]` being the rendered list. The sync log keeps the first piece.
+ * byte for byte, `body[key]` being the rendered list. The sync log keeps the first piece. The list
+ * was read whole, so the request is heavy (heap.ts).
  */
 export async function writeStreamed<T>(res: Response, status: number, body: Record<string, unknown>, key: string, items: readonly T[], render: (item: T) => unknown): Promise<void> {
+  heavy(res.req);
   res.status(status);
   res.sentJson = { ...body, [key]: items.slice(0, PIECE).map(render) };
   let closed = false;
