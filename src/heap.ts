@@ -64,5 +64,5 @@ export function done(req: IncomingMessage): void {
   });
 }
 
-/** Collections made so far (the metrics and the tests read it). */
+/** Collections made so far (the tests read it). */
 export const heavyCollections = (): number => collections;

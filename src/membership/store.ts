@@ -713,7 +713,11 @@ async function unknownUsers(tx: Tx, tenantId: string, userIds: readonly string[]
   return unknown;
 }
 
-/** A lone step's insert or delete (see changeOneGroup), as insertMembers and deleteMembers write it; none for more than 500 members. */
+/**
+ * A lone step's statement (see changeOneGroup): an addition's insert that reads the users it names
+ * (`reads`: addKnownMembersStatement), or the delete as deleteMembers writes it; none for more than
+ * 500 members.
+ */
 function memberStatement(tenantId: string, groupId: string, step: GroupStep): { statement: Statement; reads: boolean } | undefined {
   if (step.kind !== 'addMembers' && step.kind !== 'removeMembers') return undefined;
   const ids = [...new Set(step.userIds)];
