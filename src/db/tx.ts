@@ -87,8 +87,7 @@ interface SqliteConnection {
 }
 
 export interface PgConnection {
-  query(config: { name?: string; text: string; values: unknown[] }): Promise<{ rows: unknown[]; rowCount: number | null }>;
-  /** A query object of pg's own (pg.Query): submitted as it is, nothing copied. */
+  /** A query object of pg's own (pg.Query): submitted as it is, nothing copied (see submit). */
   query(query: pg.Query): unknown;
   /** pg's pipeline mode (openDb turns it on): queries are sent without waiting for the ones before. */
   readonly pipeline?: boolean;

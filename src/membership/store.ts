@@ -307,8 +307,9 @@ export class MembershipStore {
         for (const c of ordered) out.set(c.groupId, await this.changeOneGroup(tx, tenantId, c.groupId, c.steps, opts, (v) => bumps.set(c.groupId, v), early && ordered.length === 1));
         return changes.map((c) => out.get(c.groupId)!);
       });
-    // A lone change whose round trip failed (its insert on a foreign key: a user or the group that
-    // does not exist) is run again the long way, which says what is wrong as it always has.
+    // A lone change whose round trip failed (its insert on a foreign key: the group that does not
+    // exist, a user deleted meanwhile) is run again the long way, which says what is wrong as it
+    // always has.
     let results: GroupChange[];
     try {
       results = await attempt(true);
